@@ -1,0 +1,65 @@
+"""Row types of the catalog. Library code builds these; tasks write them to Parquet shards;
+one merge task inserts the shards into DuckDB."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Literal
+
+ImageKind = Literal["real", "generated", "reconstruction"]
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    sha256: str
+    path: str  # posix path relative to the project root, inside paths.data_root
+    kind: ImageKind
+    source: str | None  # real-image source name, or the generator name
+    parent_sha256: str | None  # the photo a tile was cut from, the real image a reconstruction came from
+    generator: str | None
+    prompt: str | None
+    seed: int | None
+    width: int
+    height: int
+    transform: str | None  # e.g. "tile(x=0,y=128,size=128)"; None for an untouched original
+    source_format: str | None  # container format of the original file (JPEG, PNG, ...), None if generated
+    jpeg_quality: int | None  # estimated quality of a JPEG original, else None
+    created_at: str  # ISO-8601 UTC
+    flow_run_id: str | None
+
+    def to_row(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class QuarantineRecord:
+    path: str
+    reason: str  # the FileProblem.reason tag, e.g. "truncated_or_corrupt"
+    detail: str  # human-readable message naming the problem
+    created_at: str
+    flow_run_id: str | None
+
+    def to_row(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GeneratorRecord:
+    name: str
+    pipeline: str
+    model: str
+    steps: int
+    guidance: float
+    resolution: int
+    seed: int
+    conditioning: str  # "text", "class" or "none"
+    config_hash: str  # sha256 of the entry's JSON; a changed entry is a new configuration
+    registered_at: str
+
+    def to_row(self) -> dict:
+        return asdict(self)
+
+
+# Deterministic columns: what goes into DVC-tracked manifests (no timestamps, no run ids),
+# so two runs from scratch produce byte-identical manifests.
+MANIFEST_COLUMNS = [f.name for f in fields(ImageRecord) if f.name not in ("created_at", "flow_run_id")]

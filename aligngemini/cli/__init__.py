@@ -1,0 +1,12 @@
+"""The `aligngemini` command line (typer). Each sub-app lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from aligngemini.cli.catalog import app as catalog_app
+from aligngemini.cli.generators import app as generators_app
+
+app = typer.Typer(no_args_is_help=True, help="AlignGemini: AI-generated image detection and its data pipeline.")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(generators_app, name="generators")

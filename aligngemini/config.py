@@ -1,0 +1,145 @@
+"""Typed parameters. `params.yaml` is loaded into these models; an unknown or missing key
+fails with a `ConfigError` naming the file and the dotted key. Every field carries help
+text (as peft's configs do) so `Params.model_json_schema()` documents the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from aligngemini.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathsConfig(_Strict):
+    data_root: str = Field(description="Root of all data; paths read from manifests or users must resolve inside it.")
+    models_root: str = Field(description="Root of local model directories built by the bootstrap stage.")
+    catalog: str = Field(description="The DuckDB catalog file (one writer: the merge task).")
+    staging: str = Field(description="Folder where parallel tasks drop Parquet record shards before the merge.")
+
+
+class ImageLimits(_Strict):
+    max_pixels: int = Field(gt=0, description="Refuse images with more pixels than this (decompression bombs).")
+    max_bytes: int = Field(gt=0, description="Refuse files larger than this many bytes.")
+    min_side: int = Field(ge=1, description="Refuse images whose shorter side is below this.")
+    animated: Literal["refuse", "first_frame"] = Field(
+        description="Animated images (GIF/APNG/WebP with several frames): refuse them, or keep the first frame."
+    )
+
+
+class RealSource(_Strict):
+    name: str = Field(description="Name recorded as the `source` of every image from this source.")
+    kind: str = Field(description="Registered source kind: 'embedded' (photos shipped in installed wheels) or 'folder'.")
+    path: str | None = Field(default=None, description="Folder to read (kind 'folder' only).")
+
+
+class IngestConfig(_Strict):
+    sources: list[RealSource] = Field(min_length=1, description="Where real photographs come from.")
+    tile_size: int = Field(gt=0, multiple_of=8, description="Side of the square crops cut from each photo (a multiple of 8 keeps JPEG blocks aligned).")
+    tile_stride: int = Field(gt=0, multiple_of=8, description="Step between crops; equal to tile_size for non-overlapping tiles.")
+
+
+class BootstrapModel(_Strict):
+    name: str = Field(description="Name of the model directory under models_root.")
+    builder: str = Field(description="Registered bootstrap builder that trains and saves this model.")
+    resolution: int = Field(gt=0, multiple_of=8, description="Image side the model is trained at.")
+    train_steps: int = Field(ge=0, description="Optimiser steps (steps, not seconds, so the result is deterministic).")
+    batch_size: int = Field(gt=0, description="Training batch size.")
+    learning_rate: float = Field(gt=0, description="AdamW learning rate.")
+    seed: int = Field(description="Seed of weights init, crops and noise.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Builder-specific options (architecture sizes); see the builder's docstring.")
+
+
+class BootstrapConfig(_Strict):
+    captions_file: str = Field(description="Caption corpus for the embedded text encoders' tokenizers and training captions; separate from the prompt bank so new prompts never retrain models.")
+    threads: int = Field(gt=0, description="torch intra-op threads; fixed so float results are reproducible.")
+    models: list[BootstrapModel] = Field(description="Local models to build, in order (later ones may load earlier ones).")
+
+
+class GeneratorEntry(_Strict):
+    name: str = Field(description="Unique generator name recorded on every image it makes.")
+    pipeline: str = Field(description="diffusers pipeline class name, or 'auto' to read it from model_index.json.")
+    model: str = Field(description="Local directory (relative to the project root) or hub id given to from_pretrained.")
+    steps: int = Field(gt=0, description="Denoising steps.")
+    guidance: float = Field(ge=0, description="Classifier-free guidance scale (ignored by unconditional pipelines).")
+    resolution: int = Field(gt=0, multiple_of=8, description="Output side in pixels.")
+    seed: int = Field(description="Base seed; each (prompt, replicate) derives its own seed from it.")
+
+
+class TaskRunnerConfig(_Strict):
+    kind: str = Field(description="Registered task runner: 'thread' (local pool) or 'dask'.")
+    max_workers: int = Field(gt=0, description="Concurrent tasks (threads or Dask workers).")
+    address: str | None = Field(default=None, description="Address of an existing Dask scheduler; None starts a LocalCluster.")
+
+
+class GenerationConfig(_Strict):
+    prompts_file: str = Field(description="Prompt bank: one prompt per line, '#' starts a comment; tracked by git.")
+    images_per_prompt: int = Field(gt=0, description="Images per (generator, prompt), each with its own derived seed.")
+    batch_size: int = Field(gt=0, description="Images per pipeline call; batches are padded to this size so results never depend on batching.")
+    retries: int = Field(ge=0, description="Prefect retries of a failed batch task.")
+    retry_delay_s: float = Field(ge=0, description="Seconds between retries.")
+    threads: int = Field(gt=0, description="torch intra-op threads in generation tasks.")
+    task_runner: TaskRunnerConfig
+
+
+class Params(_Strict):
+    paths: PathsConfig
+    images: ImageLimits
+    ingest: IngestConfig
+    bootstrap: BootstrapConfig
+    generators: list[GeneratorEntry] = Field(description="The generator registry: adding a generator is adding an entry.")
+    generation: GenerationConfig
+
+    @field_validator("generators")
+    @classmethod
+    def _unique_generator_names(cls, entries: list[GeneratorEntry]) -> list[GeneratorEntry]:
+        names = [e.name for e in entries]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"generator names must be unique, repeated: {', '.join(dupes)}")
+        return entries
+
+    @model_validator(mode="after")
+    def _unique_bootstrap_names(self) -> "Params":
+        names = [m.name for m in self.bootstrap.models]
+        if len(names) != len(set(names)):
+            raise ValueError("bootstrap.models names must be unique")
+        return self
+
+    def generator(self, name: str) -> GeneratorEntry:
+        for entry in self.generators:
+            if entry.name == name:
+                return entry
+        raise KeyError(name)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "<root>"
+
+
+def params_from_dict(raw: Any, file: str | Path = "<dict>") -> Params:
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "<root>", "expected a mapping at the top level")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        problem = {"missing": "required key is missing", "extra_forbidden": "unknown key"}.get(err["type"], err["msg"])
+        raise ConfigError(file, _dotted(err["loc"]), problem) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "<file>", "file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, "<file>", f"not valid YAML: {exc}") from None
+    return params_from_dict(raw, path)

@@ -1,0 +1,119 @@
+"""Loading diffusers pipelines and calling them the same way whatever their architecture.
+
+A pipeline is always loaded with `from_pretrained(model)`, whether `model` is a local
+directory built by the bootstrap stage or a hub id: one code path for both profiles.
+How a pipeline class is *called* (text prompts, or no conditioning) is data in the
+`CONVENTIONS` registry, keyed by the class name."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import diffusers
+import torch
+from PIL import Image
+
+from aligngemini.config import GeneratorEntry
+from aligngemini.errors import AlignGeminiError
+from aligngemini.registry import Registry
+
+Caller = Callable[[diffusers.DiffusionPipeline, GeneratorEntry, list[str], list[torch.Generator]], list[Image.Image]]
+
+
+@dataclass(frozen=True)
+class CallConvention:
+    conditioning: str  # "text" or "none": recorded in the catalog's generators table
+    call: Caller
+
+
+CONVENTIONS: Registry[CallConvention] = Registry("pipeline class")
+
+
+def _text_to_image(**extra: object) -> Caller:
+    def call(pipe, entry, prompts, generators):
+        return pipe(
+            prompt=prompts,
+            num_inference_steps=entry.steps,
+            guidance_scale=entry.guidance,
+            height=entry.resolution,
+            width=entry.resolution,
+            generator=generators,
+            output_type="pil",
+            **extra,
+        ).images
+
+    return call
+
+
+def _unconditional(pipe, entry, prompts, generators):
+    return pipe(batch_size=len(prompts), generator=generators, num_inference_steps=entry.steps, output_type="pil").images
+
+
+CONVENTIONS.register("StableDiffusionPipeline")(CallConvention("text", _text_to_image()))
+# Resolution binning would snap small sizes to PixArt's 1024-px aspect bins and resize back;
+# caption cleaning needs optional packages and would change prompts behind the catalog's back.
+CONVENTIONS.register("PixArtAlphaPipeline")(
+    CallConvention("text", _text_to_image(use_resolution_binning=False, clean_caption=False))
+)
+CONVENTIONS.register("DDPMPipeline")(CallConvention("none", _unconditional))
+
+
+class GeneratorLoadError(AlignGeminiError):
+    pass
+
+
+def resolve_model(model: str, project_root: Path) -> str:
+    """A model that names an existing local directory (relative to the project root) is
+    loaded from there; anything else is passed on as a hub id."""
+    local = project_root / model
+    return str(local.resolve()) if local.is_dir() else model
+
+
+_cache: dict[tuple[str, str], diffusers.DiffusionPipeline] = {}
+_cache_lock = threading.Lock()
+
+
+def load_pipeline(entry: GeneratorEntry, project_root: Path) -> diffusers.DiffusionPipeline:
+    """Loaded once per process and kept: batch tasks of one generator share it."""
+    source = resolve_model(entry.model, project_root)
+    key = (source, entry.pipeline)
+    with _cache_lock:
+        if key not in _cache:
+            cls = diffusers.DiffusionPipeline if entry.pipeline == "auto" else getattr(diffusers, entry.pipeline, None)
+            if cls is None:
+                raise GeneratorLoadError(f"generator '{entry.name}': diffusers has no pipeline class '{entry.pipeline}'")
+            try:
+                pipe = cls.from_pretrained(source)
+            except (OSError, ValueError) as exc:
+                raise GeneratorLoadError(f"generator '{entry.name}': cannot load '{entry.model}': {exc}") from exc
+            convention_of(pipe, entry)  # refuse an unsupported class before any work is queued
+            pipe.set_progress_bar_config(disable=True)
+            _cache[key] = pipe
+        return _cache[key]
+
+
+def convention_of(pipe: diffusers.DiffusionPipeline, entry: GeneratorEntry) -> CallConvention:
+    name = type(pipe).__name__
+    if name not in CONVENTIONS:
+        raise GeneratorLoadError(
+            f"generator '{entry.name}': pipeline class {name} has no call convention "
+            f"(supported: {', '.join(CONVENTIONS.names())})"
+        )
+    return CONVENTIONS.get(name)
+
+
+def run_pipeline(pipe: diffusers.DiffusionPipeline, entry: GeneratorEntry, prompts: Sequence[str], seeds: Sequence[int], batch_size: int) -> list[Image.Image]:
+    """Images for (prompt, seed) pairs. The call is padded to `batch_size` by repeating the
+    last pair, so every call has the same tensor shapes and an image's bytes never depend
+    on which other images shared its batch (a resumed run reproduces a killed one)."""
+    if not 0 < len(prompts) <= batch_size or len(prompts) != len(seeds):
+        raise ValueError(f"need 1..{batch_size} prompts with one seed each, got {len(prompts)} and {len(seeds)}")
+    pad = batch_size - len(prompts)
+    padded_prompts = list(prompts) + [prompts[-1]] * pad
+    generators = [torch.Generator("cpu").manual_seed(seed) for seed in list(seeds) + [seeds[-1]] * pad]
+    with torch.inference_mode():
+        images = convention_of(pipe, entry).call(pipe, entry, padded_prompts, generators)
+    return images[: len(prompts)]

@@ -1,0 +1,35 @@
+"""Bootstrap flow: builds the embedded profile's local models (generators and their VAE),
+trained briefly on the ingested real tiles, each saved with `save_pretrained`.
+
+    python -m flows.bootstrap [--params params.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from prefect import flow
+
+from aligngemini.generation.prompts import load_prompts
+from aligngemini.images.pool import load_tiles
+from aligngemini.project import Project
+from tasks.bootstrap import build_model_task
+
+
+@flow(name="bootstrap")
+def bootstrap(params_path: str = "params.yaml") -> dict[str, float]:
+    project = Project.load(params_path)
+    params = project.params
+    tiles = load_tiles(project.manifest("real"), project.data_root, params.images)
+    captions = load_prompts(project.path(params.bootstrap.captions_file))
+    return {spec.name: build_model_task(project, spec, tiles, captions) for spec in params.bootstrap.models}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="params file; paths in it are relative to its folder")
+    bootstrap(params_path=parser.parse_args().params)
+
+
+if __name__ == "__main__":
+    main()

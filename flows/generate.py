@@ -1,0 +1,66 @@
+"""Generate flow: every (generator x prompt x seed) image that the catalog does not hold yet.
+
+    python -m flows.generate [--params params.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from prefect import flow, get_run_logger
+from prefect.futures import as_completed
+from tqdm import tqdm
+
+from aligngemini.catalog.db import generated_records
+from aligngemini.generation.jobs import batch_jobs, missing_jobs, plan_jobs
+from aligngemini.generation.prompts import load_prompts
+from aligngemini.generation.run import generator_record, stored_keys
+from aligngemini.manifest import write_manifest
+from aligngemini.project import Project
+from tasks.catalog import merge_catalog
+from tasks.generate import generate_batch_task
+from tasks.runners import build_task_runner
+from tasks.runtime import now_iso
+
+
+@flow(name="generate")
+def generate(params_path: str = "params.yaml") -> dict[str, int]:
+    project = Project.load(params_path)
+    params = project.params
+    logger = get_run_logger()
+    store = project.store("generated")
+    store.remove_temp_files()
+    merge_catalog(project.catalog, project.staging)  # shards left by a killed run count as made
+
+    names = [entry.name for entry in params.generators]
+    planned = plan_jobs(params.generators, load_prompts(project.path(params.generation.prompts_file)), params.generation.images_per_prompt)
+    existing = stored_keys(generated_records(project.catalog, names), store)
+    todo = missing_jobs(planned, set(existing))
+    logger.info("%d images planned, %d already made, %d to generate", len(planned), len(planned) - len(todo), len(todo))
+
+    batch_task = generate_batch_task.with_options(retries=params.generation.retries, retry_delay_seconds=params.generation.retry_delay_s)
+    futures = [batch_task.submit(project, batch) for batch in batch_jobs(todo, params.generation.batch_size)]
+    with tqdm(total=len(todo), desc="generate", unit="img") as bar:
+        for future in as_completed(futures):
+            bar.update(future.result())
+
+    registered_at = now_iso()
+    merge_catalog(project.catalog, project.staging, [generator_record(e, project.root, registered_at) for e in params.generators])
+    made = stored_keys(generated_records(project.catalog, names), store)
+    missing = [job.key for job in planned if job.key not in made]
+    if missing:
+        raise RuntimeError(f"{len(missing)} planned images are not in the catalog after generation, e.g. {missing[0]}")
+    write_manifest([made[job.key] for job in planned], project.manifest("generated"))
+    return {"planned": len(planned), "generated": len(todo), "reused": len(planned) - len(todo)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="params file; paths in it are relative to its folder")
+    args = parser.parse_args()
+    runner = build_task_runner(Project.load(args.params).params.generation.task_runner)
+    generate.with_options(task_runner=runner)(params_path=args.params)
+
+
+if __name__ == "__main__":
+    main()
