@@ -95,6 +95,12 @@ def load_pipeline(entry: GeneratorEntry, project_root: Path) -> diffusers.Diffus
         return _cache[key]
 
 
+def clear_pipeline_cache() -> None:
+    """Forget loaded pipelines (benchmarks time a cold load on purpose)."""
+    with _cache_lock:
+        _cache.clear()
+
+
 def convention_of(pipe: diffusers.DiffusionPipeline, entry: GeneratorEntry) -> CallConvention:
     name = type(pipe).__name__
     if name not in CONVENTIONS:

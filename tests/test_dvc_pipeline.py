@@ -1,0 +1,66 @@
+"""`dvc repro` of the real dvc.yaml in copies of this working tree (small step counts)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(args: list[str], cwd: Path, env: dict) -> str:
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc.stdout + proc.stderr
+
+
+def _clone(dest: Path, env: dict) -> Path:
+    """The working tree as git sees it (tracked and untracked-but-not-ignored files)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True).stdout
+    for rel in filter(None, listed.decode().split("\0")):
+        if (ROOT / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, dest / rel)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    for model in params["bootstrap"]["models"]:
+        model["train_steps"] = 20
+    params["generation"]["images_per_prompt"] = 1
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    _run(["git", "init", "-q"], dest, env)
+    _run(["git", "add", "-A"], dest, env)
+    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], dest, env)
+    return dest
+
+
+def _out_md5s(project: Path) -> dict[str, str]:
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
+
+
+@pytest.mark.slow
+def test_dvc_repro_is_idempotent_and_reproducible(prefect_server, tmp_path):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PREFECT_API_URL": prefect_server}
+    first = _clone(tmp_path / "a", env)
+    out = _run(["dvc", "repro"], first, env)
+    assert {"ingest", "bootstrap", "generate"} <= {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    md5s = _out_md5s(first)
+    assert set(md5s) == {"data/real", "models/embedded", "data/generated"}
+
+    again = _run(["dvc", "repro"], first, env)
+    assert "Running stage" not in again
+    assert _out_md5s(first) == md5s
+    assert "up to date" in _run(["dvc", "status"], first, env)
+
+    second = _clone(tmp_path / "b", env)
+    _run(["dvc", "repro"], second, env)
+    assert _out_md5s(second) == md5s, "two runs from scratch produced different data"
+
+    _run(["dvc", "remote", "modify", "--local", "local", "url", str(tmp_path / "remote")], first, env)
+    _run(["dvc", "push"], first, env)
+    shutil.rmtree(first / "data" / "generated")
+    _run(["dvc", "pull"], first, env)
+    assert "up to date" in _run(["dvc", "status"], first, env)
