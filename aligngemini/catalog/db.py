@@ -1,0 +1,256 @@
+"""The DuckDB catalog: its single writer (`Catalog`) and read-only helpers.
+
+DuckDB lets one process open the file read-write at a time, a read-only open fails while
+that writer holds the file, and the writer cannot open while readers hold it. So the writer
+is opened only to merge shards or register generators and closed right after (use
+`with Catalog(path) as catalog:`), and readers (`generated_records`, `catalog_stats`, the
+CLI) close their connection before returning. Both sides retry for `LOCK_WAIT_S` seconds
+and then raise `CatalogBusy`. Within one process, a read-only open also fails while a
+`Catalog` on the same file is open: close the writer before reading.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from aligngemini.catalog.records import GeneratorRecord, ImageRecord
+from aligngemini.catalog.schema import RECORD_TYPES, CatalogError, create_schema
+from aligngemini.catalog.shards import rows_to_arrow, shard_files
+
+LOCK_WAIT_S = 10.0
+_RETRY_EVERY_S = 0.2
+_INCOMING = "_incoming"
+
+# How each table takes a batch of incoming rows so that merging the same batch again
+# changes nothing. A batch is first reduced to one row per key, in a fixed order, so the
+# row that wins does not depend on shard order.
+_INSERT_SQL = {
+    "images": f"""
+        INSERT INTO images BY NAME
+        SELECT {{columns}} FROM {_INCOMING}
+        QUALIFY row_number() OVER (PARTITION BY sha256 ORDER BY created_at, path) = 1
+        ON CONFLICT DO NOTHING
+    """,
+    "quarantine": f"""
+        INSERT INTO quarantine BY NAME
+        SELECT DISTINCT ON (path, reason, flow_run_id) {{columns}} FROM {_INCOMING} AS s
+        WHERE NOT EXISTS (
+            SELECT 1 FROM quarantine AS q
+            WHERE q.path = s.path AND q.reason = s.reason
+              AND q.flow_run_id IS NOT DISTINCT FROM s.flow_run_id
+        )
+        ORDER BY path, reason, flow_run_id, created_at
+    """,
+    # A re-registered generator gets its new configuration but keeps its first registered_at.
+    "generators": f"""
+        INSERT INTO generators BY NAME
+        SELECT {{columns}} FROM {_INCOMING}
+        QUALIFY row_number() OVER (PARTITION BY name ORDER BY registered_at DESC) = 1
+        ON CONFLICT (name) DO UPDATE SET {{updates}}
+    """,
+}
+
+
+class CatalogBusy(CatalogError):
+    """The catalog file is held by another connection (usually a merge); retry later."""
+
+
+class CatalogNotFound(CatalogError):
+    """No catalog file exists yet at the given path."""
+
+
+class Catalog:
+    """The catalog's one writer. Opens (and creates) the DuckDB file read-write.
+
+    Hold it only as long as a merge takes: while it is open, no other process can read.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = _connect(self.path, read_only=False, config={})
+        create_schema(self._con)
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def merge_staging(self, staging: Path) -> dict[str, int]:
+        """Insert every shard waiting in `staging`, commit, then delete the merged shards.
+
+        Returns the rows written per table (for generators: inserted or updated). Rows already
+        in the catalog are skipped, so if the process dies after the commit but before the
+        shards are deleted, merging again inserts nothing. Shards that appear while the merge
+        runs are left for the next merge. On any error nothing is inserted and no shard is
+        deleted.
+        """
+        shards = {table: shard_files(staging, table) for table in RECORD_TYPES}
+        counts = dict.fromkeys(RECORD_TYPES, 0)
+        if not any(shards.values()):
+            return counts
+        with self._transaction():
+            for table, files in shards.items():
+                if files:
+                    incoming = self._con.read_parquet([str(f) for f in files], union_by_name=True)
+                    counts[table] = self._insert(table, incoming)
+        for files in shards.values():
+            for file in files:
+                file.unlink(missing_ok=True)
+        return counts
+
+    def upsert_generators(self, records: Sequence[GeneratorRecord]) -> None:
+        """Insert generators, or replace the configuration of those already registered
+        (their `registered_at` stays the first one)."""
+        arrow = rows_to_arrow("generators", [record.to_row() for record in records])
+        if arrow.num_rows == 0:
+            return
+        with self._transaction():
+            self._insert("generators", self._con.from_arrow(arrow))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._con.begin()
+        try:
+            yield
+        except BaseException:
+            self._con.rollback()
+            raise
+        self._con.commit()
+
+    def _insert(self, table: str, incoming: duckdb.DuckDBPyRelation) -> int:
+        columns = [f.name for f in fields(RECORD_TYPES[table])]
+        types = dict(
+            self._con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [table]
+            ).fetchall()
+        )
+        # Records carry ISO-8601 strings; an explicit offset is honoured, none means UTC.
+        select = ", ".join(
+            f"CAST({c} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS {c}" if types[c] == "TIMESTAMP" else c for c in columns
+        )
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("name", "registered_at"))
+        # A session-only name: nothing about the batch is stored in the catalog file.
+        self._con.register(_INCOMING, incoming)
+        try:
+            ((written,),) = self._con.execute(_INSERT_SQL[table].format(columns=select, updates=updates)).fetchall()
+        finally:
+            self._con.unregister(_INCOMING)
+        return written
+
+
+def _connect(db: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            return duckdb.connect(str(db), read_only=read_only, config=config)
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            # IOException "Could not set lock": another process writes. ConnectionException:
+            # this process has the file open with another configuration (e.g. a Catalog).
+            busy = isinstance(exc, duckdb.ConnectionException) or "lock" in str(exc).lower()
+            if not busy:
+                raise CatalogError(f"{db}: cannot open the catalog: {exc}") from None
+            if time.monotonic() >= deadline:
+                raise CatalogBusy(f"{db}: the catalog is in use by another connection (a merge running?): {exc}") from None
+            time.sleep(_RETRY_EVERY_S)
+
+
+def open_read_only(db: Path, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """Open an existing catalog read-only, waiting up to `LOCK_WAIT_S` for a writer to finish.
+
+    Raises `CatalogNotFound` when the file does not exist (a read-only open never creates it).
+    """
+    db = Path(db)
+    if not db.exists():
+        raise CatalogNotFound(f"no catalog at {db} yet: it is created by the first merge of records")
+    return _connect(db, read_only=True, config=config or {})
+
+
+_IMAGE_COLUMNS = [f.name for f in fields(ImageRecord)]
+
+
+def _image_rows(db: Path, where: str, params: list[Any]) -> list[dict]:
+    """ImageRecord-shaped dicts (`ImageRecord(**row)` works) of the images matching `where`."""
+    if not Path(db).exists():
+        return []
+    with closing(open_read_only(db)) as con:
+        rows = con.execute(
+            f"SELECT {', '.join(_IMAGE_COLUMNS)} FROM images WHERE {where} ORDER BY path, sha256", params
+        ).fetchall()
+    records = [dict(zip(_IMAGE_COLUMNS, row)) for row in rows]
+    for record in records:
+        record["created_at"] = _iso_utc(record["created_at"])
+    return records
+
+
+def _iso_utc(value: datetime) -> str:
+    return value.replace(tzinfo=timezone.utc).isoformat()
+
+
+def generated_records(db: Path, generators: Sequence[str]) -> list[dict]:
+    """Every generated image of the named generators, with all ImageRecord fields."""
+    return _image_rows(db, "kind = 'generated' AND list_contains(?, generator)", [list(generators)])
+
+
+def records_for_source_kind(db: Path, kind: str) -> list[dict]:
+    """Every image of one kind ('real', 'generated' or 'reconstruction'), with all ImageRecord fields."""
+    return _image_rows(db, "kind = ?", [kind])
+
+
+def _group_counts(con: duckdb.DuckDBPyConnection, table: str, column: str, where: str = "TRUE") -> dict[str, int]:
+    rows = con.sql(
+        f"SELECT {column}, count(*) FROM {table} WHERE {column} IS NOT NULL AND {where} GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    return dict(rows)
+
+
+def image_counts_by_generator(db: Path) -> dict[str, int]:
+    """Generated images (kind 'generated') per generator; generators with none are absent."""
+    if not Path(db).exists():
+        return {}
+    with closing(open_read_only(db)) as con:
+        return _group_counts(con, "images", "generator", "kind = 'generated'")
+
+
+def catalog_stats(db: Path) -> dict:
+    """Row counts per table, images per kind / generator / source, quarantine per reason, file size.
+
+    A catalog that does not exist yet gives `exists: False` and empty counts.
+    """
+    db = Path(db)
+    stats: dict[str, Any] = {
+        "path": str(db),
+        "exists": db.exists(),
+        "size_bytes": 0,
+        "tables": {},
+        "images_by_kind": {},
+        "images_by_generator": {},
+        "images_by_source": {},
+        "quarantine_by_reason": {},
+    }
+    if not stats["exists"]:
+        return stats
+    with closing(open_read_only(db)) as con:
+        tables = con.sql(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+        ).fetchall()
+        stats["tables"] = {name: con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0] for (name,) in tables}
+        stats["images_by_kind"] = _group_counts(con, "images", "kind")
+        stats["images_by_generator"] = _group_counts(con, "images", "generator")
+        stats["images_by_source"] = _group_counts(con, "images", "source")
+        stats["quarantine_by_reason"] = _group_counts(con, "quarantine", "reason")
+    stats["size_bytes"] = db.stat().st_size
+    return stats

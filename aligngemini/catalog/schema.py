@@ -1,0 +1,98 @@
+"""The catalog's tables (DuckDB DDL) and the record type each shard-fed table takes.
+
+Every statement is idempotent (`IF NOT EXISTS`), so opening an older catalog creates the
+tables that later versions added and leaves existing rows alone.
+"""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import duckdb
+
+from aligngemini.catalog.records import GeneratorRecord, ImageKind, ImageRecord, QuarantineRecord
+from aligngemini.errors import AlignGeminiError
+
+
+class CatalogError(AlignGeminiError):
+    """A catalog operation could not be done: unknown table, malformed rows, busy file."""
+
+
+_IMAGE_KINDS = ", ".join(f"'{kind}'" for kind in get_args(ImageKind))
+
+# Timestamps arrive as ISO-8601 strings in records and shards; the merge stores them as
+# UTC TIMESTAMPs so that time comparisons and ordering work in SQL.
+DDL: tuple[str, ...] = (
+    f"""
+    CREATE TABLE IF NOT EXISTS images (
+        sha256        VARCHAR PRIMARY KEY,
+        path          VARCHAR NOT NULL,
+        kind          VARCHAR NOT NULL CHECK (kind IN ({_IMAGE_KINDS})),
+        source        VARCHAR,
+        parent_sha256 VARCHAR,
+        generator     VARCHAR,
+        prompt        VARCHAR,
+        seed          BIGINT,
+        width         INTEGER NOT NULL,
+        height        INTEGER NOT NULL,
+        transform     VARCHAR,
+        source_format VARCHAR,
+        jpeg_quality  INTEGER,
+        created_at    TIMESTAMP NOT NULL,
+        flow_run_id   VARCHAR
+    )
+    """,
+    # Generation planning asks "which (generator, prompt, seed) exist already?"; lineage
+    # walks parent -> children; dataset builders select by kind.
+    "CREATE INDEX IF NOT EXISTS images_generation ON images (generator, prompt, seed)",
+    "CREATE INDEX IF NOT EXISTS images_parent ON images (parent_sha256)",
+    "CREATE INDEX IF NOT EXISTS images_kind ON images (kind)",
+    # No key: the same bad file quarantined by another run is another row. The merge skips
+    # a row whose (path, reason, flow_run_id) is present, NULL run ids comparing equal,
+    # which a UNIQUE constraint would not do.
+    """
+    CREATE TABLE IF NOT EXISTS quarantine (
+        path        VARCHAR NOT NULL,
+        reason      VARCHAR NOT NULL,
+        detail      VARCHAR NOT NULL,
+        created_at  TIMESTAMP NOT NULL,
+        flow_run_id VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS generators (
+        name          VARCHAR PRIMARY KEY,
+        pipeline      VARCHAR NOT NULL,
+        model         VARCHAR NOT NULL,
+        steps         INTEGER NOT NULL,
+        guidance      DOUBLE NOT NULL,
+        resolution    INTEGER NOT NULL,
+        seed          BIGINT NOT NULL,
+        conditioning  VARCHAR NOT NULL,
+        config_hash   VARCHAR NOT NULL,
+        registered_at TIMESTAMP NOT NULL
+    )
+    """,
+)
+
+# Tables that parallel tasks may feed through Parquet shards, with the record type whose
+# fields are exactly the table's columns.
+RECORD_TYPES: dict[str, type] = {
+    "images": ImageRecord,
+    "quarantine": QuarantineRecord,
+    "generators": GeneratorRecord,
+}
+
+
+def record_type(table: str) -> type:
+    """The record dataclass of a shard-fed table; `CatalogError` for any other name."""
+    try:
+        return RECORD_TYPES[table]
+    except KeyError:
+        raise CatalogError(f"unknown catalog table '{table}' (known: {', '.join(RECORD_TYPES)})") from None
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table and index that does not exist yet."""
+    for statement in DDL:
+        con.execute(statement)

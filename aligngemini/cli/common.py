@@ -1,0 +1,58 @@
+"""Options and helpers shared by the CLI sub-apps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from aligngemini.errors import ConfigError
+from aligngemini.project import Project
+
+DEFAULT_PARAMS = Path("params.yaml")
+
+ParamsOption = Annotated[
+    Path,
+    typer.Option("--params", help="Parameter file; relative paths in it are taken from its folder."),
+]
+CatalogOption = Annotated[
+    Path | None,
+    typer.Option("--catalog", help="Catalog file to use instead of paths.catalog from --params."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print `message` on stderr as one line (DuckDB errors span several) and exit with `code`."""
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code)
+
+
+def load_project_or_fail(params_file: Path) -> Project:
+    """`Project.load`, turning a missing or malformed params file into a one-line error and exit code 1."""
+    try:
+        return Project.load(params_file)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def catalog_path(params_file: Path, override: Path | None) -> Path:
+    """The catalog file: `override` if given (params are then not read), else the project's paths.catalog."""
+    if override is not None:
+        return override
+    return load_project_or_fail(params_file).catalog
+
+
+def existing_catalog(params_file: Path, override: Path | None) -> Path:
+    """`catalog_path`, failing with exit code 1 when no catalog has been created there yet."""
+    path = catalog_path(params_file, override)
+    if not path.is_file():
+        fail(f"no catalog at {path} yet: it is created when a flow first merges records into it")
+    return path
+
+
+def print_json(value: Any) -> None:
+    """Print `value` as indented JSON; dates, decimals and other scalars become strings."""
+    typer.echo(json.dumps(value, indent=2, default=str))
