@@ -1,0 +1,7 @@
+"""Builders of the small local models of the embedded profile. Importing this package
+registers every builder in `BUILDERS`."""
+
+from aligngemini.bootstrap import autoencoder_kl, ddpm, pixart, stable_diffusion  # noqa: F401  (register the builders)
+from aligngemini.bootstrap.registry import BUILDERS, BuildContext, build_model
+
+__all__ = ["BUILDERS", "BuildContext", "build_model"]

@@ -1,0 +1,79 @@
+"""`stable_diffusion` builder: a tiny `StableDiffusionPipeline` (latent UNet with
+cross-attention, CLIP text encoder, the shared VAE, DDIM).
+
+Options: `vae` (required: name of the built autoencoder), `block_out_channels` ([32, 64]),
+`text_width` (32: CLIP hidden size), `max_zoom` (2.0: see `CropSampler`)."""
+
+from __future__ import annotations
+
+import torch
+from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+from transformers import CLIPTextConfig, CLIPTextModel
+
+from aligngemini.bootstrap.latent_diffusion import (
+    Conditioning,
+    latent_scheduler,
+    latent_side,
+    load_vae,
+    train_latent_denoiser,
+)
+from aligngemini.bootstrap.registry import BUILDERS, BuildContext
+from aligngemini.bootstrap.vocab import clip_tokenizer
+
+MAX_TOKENS = 77  # CLIP's context length, which the pipeline pads every prompt to
+
+
+@BUILDERS.register("stable_diffusion")
+def build_stable_diffusion(ctx: BuildContext) -> None:
+    options = ctx.spec.options
+    vae = load_vae(ctx)
+    tokenizer = clip_tokenizer(ctx.prompts, MAX_TOKENS)
+    text_width = options.get("text_width", 32)
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=text_width,
+            intermediate_size=2 * text_width,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=MAX_TOKENS,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    channels = tuple(options.get("block_out_channels", (32, 64)))
+    unet = UNet2DConditionModel(
+        sample_size=latent_side(ctx, vae),
+        in_channels=vae.config.latent_channels,
+        out_channels=vae.config.latent_channels,
+        block_out_channels=channels,
+        # cross-attention only at the coarsest level (and the mid block): cheap on a CPU
+        down_block_types=("DownBlock2D",) * (len(channels) - 1) + ("CrossAttnDownBlock2D",),
+        up_block_types=("CrossAttnUpBlock2D",) + ("UpBlock2D",) * (len(channels) - 1),
+        layers_per_block=1,
+        cross_attention_dim=text_width,
+        attention_head_dim=8,
+        norm_num_groups=8,
+    )
+    scheduler = latent_scheduler()
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+    def encode(captions: list[str]) -> Conditioning:
+        embeds, _ = pipe.encode_prompt(captions, "cpu", 1, do_classifier_free_guidance=False)
+        return (embeds,)
+
+    def predict(latents: torch.Tensor, timesteps: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        return unet(latents, timesteps, encoder_hidden_states=cond[0]).sample
+
+    train_latent_denoiser(ctx, unet, predict, encode, vae, scheduler)
+    pipe.save_pretrained(ctx.out_dir)
