@@ -17,9 +17,8 @@ _TYPES = {"seed": pa.int64(), "width": pa.int32(), "height": pa.int32(), "jpeg_q
 SCHEMA = pa.schema([(name, _TYPES.get(name, pa.string())) for name in MANIFEST_COLUMNS])
 
 
-def write_manifest(rows: Iterable[Mapping], path: Path) -> int:
-    ordered = sorted(({c: row[c] for c in MANIFEST_COLUMNS} for row in rows), key=lambda r: r["sha256"])
-    table = pa.Table.from_pylist(ordered, schema=SCHEMA)
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    """Temp file beside `path`, then rename: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -27,8 +26,12 @@ def write_manifest(rows: Iterable[Mapping], path: Path) -> int:
         pq.write_table(table, tmp)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_manifest(rows: Iterable[Mapping], path: Path) -> int:
+    ordered = sorted(({c: row[c] for c in MANIFEST_COLUMNS} for row in rows), key=lambda r: r["sha256"])
+    write_parquet_atomic(pa.Table.from_pylist(ordered, schema=SCHEMA), path)
     return len(ordered)
 
 

@@ -20,7 +20,7 @@ from tasks.bootstrap import build_model_task
 def bootstrap(params_path: str = "params.yaml") -> dict[str, float]:
     project = Project.load(params_path)
     params = project.params
-    tiles = load_tiles(project.manifest("real"), project.data_root, project.root, params.images)
+    tiles = load_tiles(project.manifest("real"), project.data_root, project.root, params.images, params.bootstrap.holdout_fraction)
     captions = load_prompts(project.path(params.bootstrap.captions_file))
     return {spec.name: build_model_task(project, spec, tiles, captions) for spec in params.bootstrap.models}
 

@@ -56,6 +56,19 @@ _INSERT_SQL = {
         QUALIFY row_number() OVER (PARTITION BY name ORDER BY registered_at DESC) = 1
         ON CONFLICT (name) DO UPDATE SET {{updates}}
     """,
+    "datasets": f"""
+        INSERT INTO datasets BY NAME
+        SELECT {{columns}} FROM {_INCOMING}
+        QUALIFY row_number() OVER (PARTITION BY name, md5 ORDER BY created_at DESC) = 1
+        ON CONFLICT (name, md5) DO UPDATE SET
+            validation_success = excluded.validation_success, validation = excluded.validation,
+            created_at = excluded.created_at, flow_run_id = excluded.flow_run_id
+    """,
+    "dataset_members": f"""
+        INSERT INTO dataset_members BY NAME
+        SELECT DISTINCT ON (dataset_md5, sha256) {{columns}} FROM {_INCOMING}
+        ON CONFLICT DO NOTHING
+    """,
 }
 
 

@@ -60,6 +60,34 @@ class GeneratorRecord:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class DatasetRecord:
+    name: str  # "pixel" or "semantic"
+    md5: str  # DVC md5 of the dataset's folder: the dataset version
+    git_rev: str | None  # commit of the code and params that built it, None outside git
+    params_hash: str  # sha256 of the params sections the dataset depends on
+    rows: int
+    validation_success: bool
+    validation: str  # JSON summary of the Great Expectations run (failures, statistics)
+    created_at: str
+    flow_run_id: str | None
+
+    def to_row(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DatasetMemberRecord:
+    dataset_md5: str
+    dataset: str
+    sha256: str
+    split: str
+    label: str
+
+    def to_row(self) -> dict:
+        return asdict(self)
+
+
 # Deterministic columns: what goes into DVC-tracked manifests (no timestamps, no run ids),
 # so two runs from scratch produce byte-identical manifests.
 MANIFEST_COLUMNS = [f.name for f in fields(ImageRecord) if f.name not in ("created_at", "flow_run_id")]

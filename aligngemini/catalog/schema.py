@@ -10,7 +10,14 @@ from typing import get_args
 
 import duckdb
 
-from aligngemini.catalog.records import GeneratorRecord, ImageKind, ImageRecord, QuarantineRecord
+from aligngemini.catalog.records import (
+    DatasetMemberRecord,
+    DatasetRecord,
+    GeneratorRecord,
+    ImageKind,
+    ImageRecord,
+    QuarantineRecord,
+)
 from aligngemini.errors import AlignGeminiError
 
 
@@ -73,6 +80,33 @@ DDL: tuple[str, ...] = (
         registered_at TIMESTAMP NOT NULL
     )
     """,
+    # A dataset version is its DVC md5; validating the same version again updates its row.
+    """
+    CREATE TABLE IF NOT EXISTS datasets (
+        name               VARCHAR NOT NULL,
+        md5                VARCHAR NOT NULL,
+        git_rev            VARCHAR,
+        params_hash        VARCHAR NOT NULL,
+        rows               BIGINT NOT NULL,
+        validation_success BOOLEAN NOT NULL,
+        validation         VARCHAR NOT NULL,
+        created_at         TIMESTAMP NOT NULL,
+        flow_run_id        VARCHAR,
+        PRIMARY KEY (name, md5)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS dataset_members (
+        dataset_md5 VARCHAR NOT NULL,
+        dataset     VARCHAR NOT NULL,
+        sha256      VARCHAR NOT NULL,
+        split       VARCHAR NOT NULL,
+        label       VARCHAR NOT NULL,
+        PRIMARY KEY (dataset_md5, sha256)
+    )
+    """,
+    # Lineage asks "which datasets used this image?"
+    "CREATE INDEX IF NOT EXISTS dataset_members_sha ON dataset_members (sha256)",
 )
 
 # Tables that parallel tasks may feed through Parquet shards, with the record type whose
@@ -81,6 +115,8 @@ RECORD_TYPES: dict[str, type] = {
     "images": ImageRecord,
     "quarantine": QuarantineRecord,
     "generators": GeneratorRecord,
+    "datasets": DatasetRecord,
+    "dataset_members": DatasetMemberRecord,
 }
 
 

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from aligngemini.catalog.schema import CatalogError, record_type
 
-_ARROW_TYPES: dict[type, pa.DataType] = {str: pa.string(), int: pa.int64(), float: pa.float64()}
+_ARROW_TYPES: dict[type, pa.DataType] = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
 SHARD_SUFFIX = ".parquet"
 
 

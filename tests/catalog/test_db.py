@@ -25,6 +25,11 @@ from aligngemini.catalog.schema import RECORD_TYPES
 from aligngemini.catalog.shards import shard_files, write_shard
 
 
+def _counts(**nonzero: int) -> dict[str, int]:
+    """Rows per table as merge and stats report them: every table, zero unless given."""
+    return {table: nonzero.get(table, 0) for table in RECORD_TYPES}
+
+
 @pytest.fixture
 def paths(tmp_path) -> tuple[Path, Path]:
     return tmp_path / "catalog" / "catalog.duckdb", tmp_path / "staging"
@@ -55,7 +60,7 @@ def test_tables_have_exactly_the_record_fields(paths):
 
 def test_shards_of_parallel_writers_merge_once(paths, image, quarantined):
     db, staging = paths
-    assert _merge(db, staging) == {"images": 0, "quarantine": 0, "generators": 0}, "no staging folder yet"
+    assert _merge(db, staging) == _counts(), "no staging folder yet"
 
     def task(worker: int):
         # Workers 0 and 1 overlap on purpose: the same image reported twice is stored once.
@@ -66,10 +71,10 @@ def test_shards_of_parallel_writers_merge_once(paths, image, quarantined):
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(task, range(6)))
 
-    assert _merge(db, staging) == {"images": 50, "quarantine": 6, "generators": 0}
+    assert _merge(db, staging) == _counts(images=50, quarantine=6)
     assert _rows(db, "SELECT count(*), count(DISTINCT sha256) FROM images") == [(50, 50)]
     assert shard_files(staging, "images") == [] and shard_files(staging, "quarantine") == []
-    assert _merge(db, staging) == {"images": 0, "quarantine": 0, "generators": 0}
+    assert _merge(db, staging) == _counts()
 
 
 def test_remerge_after_crash_between_commit_and_delete_adds_nothing(paths, image, quarantined, monkeypatch):
@@ -87,7 +92,7 @@ def test_remerge_after_crash_between_commit_and_delete_adds_nothing(paths, image
     assert len(shard_files(staging, "images")) == 1, "the shards survived the crash"
     assert _rows(db, "SELECT count(*) FROM images") == [(5,)]
 
-    assert _merge(db, staging) == {"images": 0, "quarantine": 0, "generators": 0}
+    assert _merge(db, staging) == _counts()
     assert _rows(db, "SELECT count(*) FROM images") == [(5,)]
     assert _rows(db, "SELECT count(*) FROM quarantine") == [(2,)]
     assert shard_files(staging, "images") == []
@@ -177,7 +182,7 @@ def test_stats_of_missing_empty_and_filled_catalog(paths, image, quarantined, ge
 
     Catalog(db).close()
     empty = catalog_stats(db)
-    assert empty["tables"] == {"generators": 0, "images": 0, "quarantine": 0}
+    assert empty["tables"] == _counts()
     assert empty["images_by_kind"] == {} and empty["quarantine_by_reason"] == {}
     assert empty["size_bytes"] == db.stat().st_size > 0
 
@@ -187,7 +192,7 @@ def test_stats_of_missing_empty_and_filled_catalog(paths, image, quarantined, ge
         catalog.merge_staging(staging)
         catalog.upsert_generators([generator()])
     filled = catalog_stats(db)
-    assert filled["tables"] == {"generators": 1, "images": 2, "quarantine": 2}
+    assert filled["tables"] == _counts(generators=1, images=2, quarantine=2)
     assert filled["images_by_kind"] == {"generated": 1, "real": 1}
     assert filled["images_by_generator"] == {"tiny-sd": 1}
     assert filled["images_by_source"] == {"embedded": 1, "tiny-sd": 1}

@@ -1,0 +1,117 @@
+"""Alignment transforms (DDA-style) and the seeded draws that choose them.
+
+Every transform takes an image and returns the new image with a transform string that
+says exactly what was applied, so the string alone reproduces the result:
+
+- `jpeg(image, q)` -> `"jpeg(q=90)"`: JPEG at quality q (4:2:0 chroma subsampling, libjpeg's
+  and Pillow's default, no optimisation, no metadata), decoded back to RGB;
+- `resample(image, down, up)` -> `"resample(down=0.734,up=1.520)"`: scale by `down`, then
+  scale the result by `up`, both with `RESAMPLE_FILTER` (bicubic); each size is rounded half
+  up and kept at least `MIN_SIDE` pixels. Factors are rounded to 3 decimals first, so the
+  string is exact;
+- `resize(image, size)` -> `"resize(64)"`: a `size` x `size` resize with the same filter
+  (inputs are square tiles and square generations, so nothing is distorted).
+
+Transforms applied one after another are joined with `+` in order, e.g.
+`"jpeg(q=85)+resample(down=0.500,up=1.250)"`; reconstructions are named the same way by
+`reconstruction_transform` (`"resize(64)+vae(recon-vae)"`).
+
+Draws are seeded per sample: `sample_rng(seed, *key)` derives a `random.Random` from the
+dataset seed and the sample's identity (e.g. its sha256), so what a sample gets never
+depends on which samples are processed before it, or in what order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import random
+import re
+from collections.abc import Callable, Sequence
+
+from PIL import Image
+
+RESAMPLE_FILTER = Image.Resampling.BICUBIC
+MIN_SIDE = 8
+JPEG_SUBSAMPLING = 2  # Pillow's code for 4:2:0
+FACTOR_DECIMALS = 3
+STEP_SEPARATOR = "+"
+Step = Callable[[Image.Image], tuple[Image.Image, str]]  # a transform with its arguments bound
+_RECONSTRUCTION = re.compile(r"(?:resize\((?P<size>\d+)\)\+)?vae\((?P<name>[^()]+)\)")
+
+
+def seeded_key(seed: int, *parts: str) -> str:
+    """A hex digest of the seed and `parts`: sorting by it gives a seeded order that does not
+    depend on the order things arrive in."""
+    return hashlib.sha256(":".join((str(seed), *parts)).encode()).hexdigest()
+
+
+def sample_rng(seed: int, *key: str) -> random.Random:
+    """The private random stream of one sample, e.g. `sample_rng(seed, "pixel", sha256)`."""
+    return random.Random(int(seeded_key(seed, *key), 16))
+
+
+def chain(*steps: str) -> str:
+    """Transform strings applied in order, joined into one."""
+    return STEP_SEPARATOR.join(steps)
+
+
+def apply_steps(image: Image.Image, steps: Sequence[Step]) -> tuple[Image.Image, str] | None:
+    """The image after `steps`, in order, with their chained transform; None without steps."""
+    if not steps:
+        return None
+    transforms = []
+    for step in steps:
+        image, transform = step(image)
+        transforms.append(transform)
+    return image, chain(*transforms)
+
+
+def jpeg(image: Image.Image, quality: int) -> tuple[Image.Image, str]:
+    """The image as decoded after JPEG compression at `quality` (1..100)."""
+    if not 1 <= quality <= 100:
+        raise ValueError(f"JPEG quality must be within 1..100, got {quality}")
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", quality=quality, subsampling=JPEG_SUBSAMPLING, optimize=False)
+    with Image.open(buffer) as decoded:
+        return decoded.convert("RGB"), f"jpeg(q={quality})"
+
+
+def resample(image: Image.Image, down: float, up: float) -> tuple[Image.Image, str]:
+    """Scale by `down`, then by `up` (factors rounded to 3 decimals)."""
+    down, up = round(down, FACTOR_DECIMALS), round(up, FACTOR_DECIMALS)
+    if down <= 0 or up <= 0:
+        raise ValueError(f"resample factors must be positive, got down={down}, up={up}")
+    small = _scaled(image.size, down)
+    result = image.resize(small, RESAMPLE_FILTER).resize(_scaled(small, up), RESAMPLE_FILTER)
+    return result, f"resample(down={down:.{FACTOR_DECIMALS}f},up={up:.{FACTOR_DECIMALS}f})"
+
+
+def resize(image: Image.Image, size: int) -> tuple[Image.Image, str]:
+    """A `size` x `size` copy, with the filter that `resample` uses."""
+    if size < MIN_SIDE:
+        raise ValueError(f"resize side must be at least {MIN_SIDE}, got {size}")
+    return image.resize((size, size), RESAMPLE_FILTER), f"resize({size})"
+
+
+def reconstruction_transform(name: str, resize: int | None) -> str:
+    """The transform of a reconstruction by the reconstructor `name`: `"vae(name)"` at the
+    source's native size, or `"resize(N)+vae(name)"` after `align.resize(image, N)`."""
+    if not name or any(char in name for char in "()+"):
+        raise ValueError(f"reconstructor name {name!r} must be non-empty without '(', ')' or '+'")
+    vae = f"vae({name})"
+    return vae if resize is None else chain(f"resize({resize})", vae)
+
+
+def parse_reconstruction_transform(transform: str | None) -> tuple[str, int | None] | None:
+    """`(name, resize)` of a `reconstruction_transform` string, or None for anything else."""
+    match = _RECONSTRUCTION.fullmatch(transform or "")
+    if match is None:
+        return None
+    size = match["size"]
+    return match["name"], None if size is None else int(size)
+
+
+def _scaled(size: tuple[int, int], factor: float) -> tuple[int, int]:
+    return tuple(max(MIN_SIDE, math.floor(side * factor + 0.5)) for side in size)

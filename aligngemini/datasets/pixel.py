@@ -1,0 +1,114 @@
+"""The pixel-artifact dataset: pairs `(x, R(x))` of a real image and its reconstruction at
+native size, aligned (as in DDA) so that only the decoder's pixel traces tell them apart.
+
+Rules:
+- every real image with a native-size reconstruction (transform `vae(<name>)`, see
+  `align.reconstruction_transform`) gives one pair; with several reconstructors, the one
+  whose name sorts first is used (then the smallest sha256), so each real is in one pair;
+- both rows share `pair_id` = the real image's sha256, and the real's group and split;
+  the fake's `generator` is the reconstructor (the reconstruction's `source`);
+- real and fake must have the same size and mode before and after alignment (else
+  `ValueError`: a reconstruction stage that changed the size is a bug to surface);
+- JPEG alignment (`jpeg_align`): when the real came from a JPEG file of estimated quality q,
+  the fake is JPEG-compressed at q, so the format cannot tell them apart;
+- with probability `resample_probability` (seeded per pair) both get the SAME resampling,
+  down ~ U(resample_down) then up ~ U(resample_up), after the fake's JPEG alignment;
+- a pair whose two images end up pixel-identical (e.g. a flat tile the autoencoder
+  reproduces exactly) is left out: it teaches nothing and would list one file twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import partial
+
+from PIL import Image
+
+from aligngemini.config import DatasetsConfig, PixelDatasetConfig
+from aligngemini.datasets.align import Step, apply_steps, jpeg, parse_reconstruction_transform, resample, sample_rng
+from aligngemini.datasets.build import DATASET_BUILDERS, DatasetAssembly, DatasetBuild, DatasetInputs, Loader
+from aligngemini.datasets.splits import group_of, index_rows, split_of
+from aligngemini.images.store import ImageStore
+
+DATASET = "pixel"
+
+
+def build_pixel_dataset(
+    real_rows: Iterable[Mapping],
+    recon_rows: Iterable[Mapping],
+    splits: Mapping[str, str],
+    config: PixelDatasetConfig,
+    seed: int,
+    store: ImageStore,
+    load: Loader,
+    *,
+    created_at: str,
+    flow_run_id: str | None = None,
+) -> DatasetBuild:
+    """The pixel dataset of the real images in `real_rows` and their reconstructions in
+    `recon_rows` (rules in the module docstring); derived images go to `store`."""
+    reals = index_rows(real_rows)
+    assembly = DatasetAssembly(DATASET, store, created_at, flow_run_id)
+    for real_sha, fake in sorted(native_reconstructions(recon_rows, reals).items()):
+        real = reals[real_sha]
+        real_image, fake_image = load(real), load(fake)
+        _require_aligned(real_sha, real_image, fake_image, "before alignment")
+        real_steps, fake_steps = alignment_steps(real, config, seed)
+        real_derived, fake_derived = apply_steps(real_image, real_steps), apply_steps(fake_image, fake_steps)
+        real_final = real_derived[0] if real_derived else real_image
+        fake_final = fake_derived[0] if fake_derived else fake_image
+        _require_aligned(real_sha, real_final, fake_final, "after alignment")
+        if real_final.tobytes() == fake_final.tobytes():
+            continue
+        group = group_of(real, reals, ())
+        sample = partial(assembly.add, split=split_of(group, splits), group=group, pair_id=real_sha)
+        sample(real, real_derived, label="real", generator=None)
+        sample(fake, fake_derived, label="fake", generator=fake["source"])
+    return assembly.result()
+
+
+def native_reconstructions(recon_rows: Iterable[Mapping], reals: Mapping[str, Mapping]) -> dict[str, Mapping]:
+    """The native-size reconstruction of each real image that has one, by the real's sha256."""
+    partners: dict[str, Mapping] = {}
+    for recon in sorted(recon_rows, key=lambda row: (row["source"] or "", row["sha256"])):
+        parsed = parse_reconstruction_transform(recon["transform"])
+        if parsed is not None and parsed[1] is None and recon["parent_sha256"] in reals:
+            partners.setdefault(recon["parent_sha256"], recon)
+    return partners
+
+
+def alignment_steps(real: Mapping, config: PixelDatasetConfig, seed: int) -> tuple[list[Step], list[Step]]:
+    """The steps applied to the real image of a pair and to its fake, drawn from the pair's
+    own random stream."""
+    fake_steps: list[Step] = []
+    if config.jpeg_align and real["source_format"] == "JPEG" and real["jpeg_quality"] is not None:
+        fake_steps.append(partial(jpeg, quality=real["jpeg_quality"]))
+    rng = sample_rng(seed, DATASET, real["sha256"])
+    if rng.random() < config.resample_probability:
+        both = partial(resample, down=rng.uniform(*config.resample_down), up=rng.uniform(*config.resample_up))
+        return [both], [*fake_steps, both]
+    return [], fake_steps
+
+
+def _require_aligned(pair_id: str, real: Image.Image, fake: Image.Image, when: str) -> None:
+    if real.size != fake.size or real.mode != fake.mode:
+        raise ValueError(
+            f"pixel pair {pair_id} {when}: real is {real.width}x{real.height} {real.mode}, fake is "
+            f"{fake.width}x{fake.height} {fake.mode}; a pair must match in size and mode"
+        )
+
+
+@DATASET_BUILDERS.register(DATASET)
+def build_registered(
+    inputs: DatasetInputs,
+    config: DatasetsConfig,
+    store: ImageStore,
+    load: Loader,
+    *,
+    created_at: str,
+    flow_run_id: str | None,
+) -> DatasetBuild:
+    return build_pixel_dataset(
+        inputs.real_rows, inputs.recon_rows, inputs.splits, config.pixel, config.seed, store, load,
+        created_at=created_at, flow_run_id=flow_run_id,
+    )  # fmt: skip
