@@ -59,6 +59,7 @@ class BootstrapModel(_Strict):
 class BootstrapConfig(_Strict):
     captions_file: str = Field(description="Caption corpus for the embedded text encoders' tokenizers and training captions; separate from the prompt bank so new prompts never retrain models.")
     threads: int = Field(gt=0, description="torch intra-op threads; fixed so float results are reproducible.")
+    holdout_fraction: float = Field(ge=0, lt=1, description="Share of real photos (by hash) whose tiles no bootstrap model ever sees; the reconstructor's PSNR is measured on them.")
     models: list[BootstrapModel] = Field(description="Local models to build, in order (later ones may load earlier ones).")
 
 
@@ -88,6 +89,48 @@ class GenerationConfig(_Strict):
     task_runner: TaskRunnerConfig
 
 
+class ReconstructionConfig(_Strict):
+    name: str = Field(description="Name recorded as the reconstructor of every reconstruction (the pixel dataset's fake 'generator').")
+    model: str = Field(description="AutoencoderKL: local directory (relative to the project root) or hub id given to from_pretrained.")
+    subfolder: str | None = Field(default=None, description="Subfolder of `model` holding the VAE (e.g. 'vae' for a whole Stable Diffusion repo).")
+    batch_size: int = Field(gt=0, description="Images per encode/decode call; calls are padded to this size so results never depend on batching.")
+    seed: int = Field(description="Base seed of the latent samples; each image derives its own from its sha256.")
+    semantic_size: int = Field(gt=0, multiple_of=8, description="Side that real and generated images are resized to before the reconstruction used by the semantic dataset.")
+    threads: int = Field(gt=0, description="torch intra-op threads.")
+
+
+class PixelDatasetConfig(_Strict):
+    jpeg_align: bool = Field(description="JPEG-compress the fake at its real partner's quality when the partner came from a JPEG.")
+    resample_probability: float = Field(ge=0, le=1, description="Share of pairs resampled (down then up), identically for both members.")
+    resample_down: tuple[float, float] = Field(description="Range of the down-scaling factor (DDA: 0.2-1.0).")
+    resample_up: tuple[float, float] = Field(description="Range of the up-scaling factor applied after it (DDA: 1.0-3.5).")
+
+
+class SemanticDatasetConfig(_Strict):
+    jpeg_probability: float = Field(ge=0, le=1, description="Share of samples JPEG-compressed; real and fake sides are drawn from the same distribution.")
+    jpeg_quality: tuple[int, int] = Field(description="Range of JPEG qualities.")
+
+
+class DatasetsConfig(_Strict):
+    seed: int = Field(description="Seed of the split assignment and of every dataset-building draw.")
+    split_fractions: dict[Literal["train", "val", "test"], float] = Field(description="Share of groups per split; must sum to 1.")
+    heldout_generators: list[str] = Field(description="Generators whose images only go to the 'heldout' split (leave-one-generator-out test).")
+    pixel: PixelDatasetConfig
+    semantic: SemanticDatasetConfig
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self) -> "DatasetsConfig":
+        if abs(sum(self.split_fractions.values()) - 1) > 1e-6 or set(self.split_fractions) != {"train", "val", "test"}:
+            raise ValueError("split_fractions needs train, val and test summing to 1")
+        return self
+
+
+class ValidationConfig(_Strict):
+    balance_tolerance: float = Field(ge=0, le=0.5, description="Allowed |share of reals - 0.5| per split.")
+    min_side: int = Field(gt=0, description="Smallest allowed width/height of a sample.")
+    max_side: int = Field(gt=0, description="Largest allowed width/height of a sample.")
+
+
 class Params(_Strict):
     paths: PathsConfig
     images: ImageLimits
@@ -95,6 +138,9 @@ class Params(_Strict):
     bootstrap: BootstrapConfig
     generators: list[GeneratorEntry] = Field(description="The generator registry: adding a generator is adding an entry.")
     generation: GenerationConfig
+    reconstruction: ReconstructionConfig
+    datasets: DatasetsConfig
+    validation: ValidationConfig
 
     @field_validator("generators")
     @classmethod
@@ -110,6 +156,9 @@ class Params(_Strict):
         names = [m.name for m in self.bootstrap.models]
         if len(names) != len(set(names)):
             raise ValueError("bootstrap.models names must be unique")
+        unknown = sorted(set(self.datasets.heldout_generators) - {g.name for g in self.generators})
+        if unknown:
+            raise ValueError(f"datasets.heldout_generators names unknown generators: {', '.join(unknown)}")
         return self
 
     def generator(self, name: str) -> GeneratorEntry:
