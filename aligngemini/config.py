@@ -97,6 +97,7 @@ class ReconstructionConfig(_Strict):
     seed: int = Field(description="Base seed of the latent samples; each image derives its own from its sha256.")
     semantic_size: int = Field(gt=0, multiple_of=8, description="Side that real and generated images are resized to before the reconstruction used by the semantic dataset.")
     threads: int = Field(gt=0, description="torch intra-op threads.")
+    task_runner: TaskRunnerConfig
 
 
 class PixelDatasetConfig(_Strict):

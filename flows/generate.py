@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 
 from prefect import flow, get_run_logger
-from prefect.futures import as_completed
-from tqdm import tqdm
 
 from aligngemini.catalog.db import generated_records
 from aligngemini.generation.jobs import batch_jobs, missing_jobs, plan_jobs
@@ -19,6 +17,7 @@ from aligngemini.manifest import write_manifest
 from aligngemini.project import Project
 from tasks.catalog import merge_catalog
 from tasks.generate import generate_batch_task
+from tasks.progress import collect
 from tasks.runners import build_task_runner
 from tasks.runtime import now_iso
 
@@ -39,10 +38,7 @@ def generate(params_path: str = "params.yaml") -> dict[str, int]:
     logger.info("%d images planned, %d already made, %d to generate", len(planned), len(planned) - len(todo), len(todo))
 
     batch_task = generate_batch_task.with_options(retries=params.generation.retries, retry_delay_seconds=params.generation.retry_delay_s)
-    futures = [batch_task.submit(project, batch) for batch in batch_jobs(todo, params.generation.batch_size)]
-    with tqdm(total=len(todo), desc="generate", unit="img") as bar:
-        for future in as_completed(futures):
-            bar.update(future.result())
+    collect([batch_task.submit(project, batch) for batch in batch_jobs(todo, params.generation.batch_size)], len(todo), "generate")
 
     registered_at = now_iso()
     merge_catalog(project.catalog, project.staging, [generator_record(e, project.root, registered_at) for e in params.generators])

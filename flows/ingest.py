@@ -11,7 +11,6 @@ import argparse
 from pathlib import Path
 
 from prefect import flow, get_run_logger
-from tqdm import tqdm
 
 from aligngemini.catalog.db import records_for_source_kind
 from aligngemini.config import RealSource
@@ -20,6 +19,7 @@ from aligngemini.manifest import write_manifest
 from aligngemini.project import Project
 from tasks.catalog import merge_catalog
 from tasks.ingest import ingest_files_task
+from tasks.progress import collect
 
 FILES_PER_TASK = 4
 
@@ -43,10 +43,8 @@ def ingest(params_path: str = "params.yaml", folder: str | None = None) -> dict[
         logger.info("source %s: %d files", source.name, len(files))
         for start in range(0, len(files), FILES_PER_TASK):
             futures.append(ingest_files_task.submit(project, source.name, files[start : start + FILES_PER_TASK]))
-    images = quarantined = 0
-    for future in tqdm(futures, desc="ingest", unit="chunk"):
-        made, bad = future.result()
-        images, quarantined = images + made, quarantined + bad
+    results = collect(futures, len(futures), "ingest", unit="chunk")
+    images, quarantined = sum(r[0] for r in results), sum(r[1] for r in results)
 
     merge_catalog(project.catalog, project.staging)
     rows = [r for r in records_for_source_kind(project.catalog, "real") if store.contains(r["sha256"])]

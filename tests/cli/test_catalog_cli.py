@@ -75,7 +75,7 @@ def test_stats_empty_and_filled_via_params(project):
     assert any(line.split() == ["animated", "1"] for line in text.stdout.splitlines())
 
     machine = json.loads(_invoke("stats", "--params", str(project), "--json").stdout)
-    assert machine["tables"] == {"generators": 0, "images": 3, "quarantine": 1}
+    assert {t: n for t, n in machine["tables"].items() if n} == {"images": 3, "quarantine": 1}
     assert machine["images_by_generator"] == {"tiny-sd": 2}
     assert machine["size_bytes"] == catalog.stat().st_size
 
