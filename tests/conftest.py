@@ -206,3 +206,15 @@ def new_project(tmp_path) -> Callable[..., Path]:
     """Factory of empty projects with the repository's params (optionally edited)."""
     counter = iter(range(100))
     return lambda edit=None, prompts=None: make_project(tmp_path / f"new{next(counter)}", edit, prompts)
+
+
+def _drop_last_generator(params: dict) -> None:
+    """Keeps tiny-sd and tiny-pixart; the dropped one leaves the held-out list too."""
+    dropped = params["generators"].pop()["name"]
+    params["datasets"]["heldout_generators"] = [g for g in params["datasets"]["heldout_generators"] if g != dropped]
+
+
+@pytest.fixture
+def two_generator_project(generation_project) -> Path:
+    """A generation project registering only the first two generators."""
+    return generation_project(edit=_drop_last_generator)

@@ -6,8 +6,8 @@ from aligngemini.cli import app
 from flows.generate import generate
 
 
-def test_generators_list_shows_catalog_counts(generation_project):
-    params = generation_project(edit=lambda p: p["generators"].pop())
+def test_generators_list_shows_catalog_counts(two_generator_project):
+    params = two_generator_project
     runner = CliRunner()
     before = runner.invoke(app, ["generators", "list", "--params", str(params), "--json"])
     assert before.exit_code == 0, before.output

@@ -40,8 +40,8 @@ def test_generate_then_rerun_makes_nothing(generation_project):
     assert _assert_complete(params, {"tiny-sd": 6, "tiny-pixart": 6, "tiny-ddpm": 6}) == rows
 
 
-def test_new_generator_entry_generates_only_its_images(generation_project):
-    params = generation_project(edit=lambda p: p["generators"].pop())
+def test_new_generator_entry_generates_only_its_images(two_generator_project):
+    params = two_generator_project
     generate(params_path=str(params))
     before = {r["sha256"]: r for r in _state(params)[0]}
 
