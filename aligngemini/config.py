@@ -83,6 +83,7 @@ class GenerationConfig(_Strict):
     prompts_file: str = Field(description="Prompt bank: one prompt per line, '#' starts a comment; tracked by git.")
     images_per_prompt: int = Field(gt=0, description="Images per (generator, prompt), each with its own derived seed.")
     batch_size: int = Field(gt=0, description="Images per pipeline call; batches are padded to this size so results never depend on batching.")
+    batches_per_task: int = Field(gt=0, description="Pipeline batches one Prefect task runs in turn (fewer, longer tasks cost less orchestration; a retry redoes only the task's unfinished batches).")
     retries: int = Field(ge=0, description="Prefect retries of a failed batch task.")
     retry_delay_s: float = Field(ge=0, description="Seconds between retries.")
     threads: int = Field(gt=0, description="torch intra-op threads in generation tasks.")

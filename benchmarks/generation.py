@@ -28,7 +28,7 @@ from aligngemini.generation.pipelines import clear_pipeline_cache, load_pipeline
 from aligngemini.generation.prompts import load_prompts  # noqa: E402
 from aligngemini.images.store import encode_png, sha256_bytes  # noqa: E402
 from aligngemini.project import Project  # noqa: E402
-from flows.generate import generate  # noqa: E402
+from flows.generate import run_generate  # noqa: E402
 
 PER_PROMPT = 2
 
@@ -47,8 +47,9 @@ def _bench_project(source: Project, names: list[str], images: int, dest: Path) -
     (dest / "data").mkdir(parents=True)
     (dest / "data" / "prompts.txt").write_text("\n".join(prompts) + "\n")
     (dest / "models").symlink_to(source.root / "models")
-    raw = source.params.model_dump()
+    raw = source.params.model_dump(mode="json")
     raw["generators"] = [g for g in raw["generators"] if g["name"] in names]
+    raw["datasets"]["heldout_generators"] = [g for g in raw["datasets"]["heldout_generators"] if g in names]
     params = dest / "params.yaml"
     params.write_text(yaml.safe_dump(raw, sort_keys=False))
     return params
@@ -87,7 +88,7 @@ def main() -> None:
 
         clear_pipeline_cache()
         start = time.perf_counter()
-        summary = generate(params_path=str(project.root / "params.yaml"))
+        summary = run_generate(str(project.root / "params.yaml"))
         flow_s = time.perf_counter() - start
 
         made = {r["sha256"] for r in generated_records(project.catalog, names)}

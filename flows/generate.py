@@ -16,7 +16,7 @@ from aligngemini.generation.run import generator_record, stored_keys
 from aligngemini.manifest import write_manifest
 from aligngemini.project import Project
 from tasks.catalog import merge_catalog
-from tasks.generate import generate_batch_task
+from tasks.generate import generate_batches_task
 from tasks.progress import collect
 from tasks.runners import build_task_runner
 from tasks.runtime import now_iso
@@ -37,8 +37,11 @@ def generate(params_path: str = "params.yaml") -> dict[str, int]:
     todo = missing_jobs(planned, set(existing))
     logger.info("%d images planned, %d already made, %d to generate", len(planned), len(planned) - len(todo), len(todo))
 
-    batch_task = generate_batch_task.with_options(retries=params.generation.retries, retry_delay_seconds=params.generation.retry_delay_s)
-    collect([batch_task.submit(project, batch) for batch in batch_jobs(todo, params.generation.batch_size)], len(todo), "generate")
+    gen = params.generation
+    task = generate_batches_task.with_options(retries=gen.retries, retry_delay_seconds=gen.retry_delay_s)
+    batches = batch_jobs(todo, gen.batch_size)
+    chunks = [batches[i : i + gen.batches_per_task] for i in range(0, len(batches), gen.batches_per_task)]
+    collect([task.submit(project, chunk) for chunk in chunks], len(todo), "generate")
 
     registered_at = now_iso()
     merge_catalog(project.catalog, project.staging, [generator_record(e, project.root, registered_at) for e in params.generators])
@@ -50,12 +53,16 @@ def generate(params_path: str = "params.yaml") -> dict[str, int]:
     return {"planned": len(planned), "generated": len(todo), "reused": len(planned) - len(todo)}
 
 
+def run_generate(params_path: str = "params.yaml") -> dict[str, int]:
+    """The flow on the task runner that `generation.task_runner` names."""
+    runner = build_task_runner(Project.load(params_path).params.generation.task_runner)
+    return generate.with_options(task_runner=runner)(params_path=params_path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="params file; paths in it are relative to its folder")
-    args = parser.parse_args()
-    runner = build_task_runner(Project.load(args.params).params.generation.task_runner)
-    generate.with_options(task_runner=runner)(params_path=args.params)
+    run_generate(parser.parse_args().params)
 
 
 if __name__ == "__main__":

@@ -14,17 +14,20 @@ from aligngemini.project import Project
 from tasks.runtime import current_flow_run_id, now_iso
 
 
-@task(name="generate-batch", cache_policy=NO_CACHE)
-def generate_batch_task(project: Project, jobs: list[GenerationJob]) -> int:
-    """Images first, then their records as one shard: a kill in between leaves files that
-    the next run reproduces byte for byte, never records that point at nothing."""
+@task(name="generate-batches", cache_policy=NO_CACHE)
+def generate_batches_task(project: Project, batches: list[list[GenerationJob]]) -> int:
+    """Per batch, images first, then their records as one shard: a kill in between leaves
+    files that the next run reproduces byte for byte, never records that point at nothing."""
     params = project.params
     torch.set_num_threads(params.generation.threads)
-    entry = params.generator(jobs[0].generator)
-    records = generate_batch(
-        entry, jobs, project.store("generated"), project.root, params.generation.batch_size,
-        created_at=now_iso(), flow_run_id=current_flow_run_id(),
-    )
-    write_shard(project.staging, "images", [r.to_row() for r in records])
-    get_run_logger().info("%s: %d images (%s ...)", entry.name, len(records), jobs[0].prompt[:40])
-    return len(records)
+    made = 0
+    for jobs in batches:
+        entry = params.generator(jobs[0].generator)
+        records = generate_batch(
+            entry, jobs, project.store("generated"), project.root, params.generation.batch_size,
+            created_at=now_iso(), flow_run_id=current_flow_run_id(),
+        )
+        write_shard(project.staging, "images", [r.to_row() for r in records])
+        made += len(records)
+    get_run_logger().info("%d images in %d batches (%s ...)", made, len(batches), batches[0][0].generator)
+    return made
