@@ -218,3 +218,21 @@ def _drop_last_generator(params: dict) -> None:
 def two_generator_project(generation_project) -> Path:
     """A generation project registering only the first two generators."""
     return generation_project(edit=_drop_last_generator)
+
+
+@pytest.fixture(scope="session")
+def pipeline_project(embedded_project, tmp_path_factory) -> Path:
+    """The embedded pipeline run through validation once per session, on a copy of the
+    session's models and real pool, with the repository's prompt bank."""
+    from flows.build_datasets import build_datasets
+    from flows.generate import generate
+    from flows.reconstruct import reconstruct
+    from flows.validate import validate
+
+    root = tmp_path_factory.mktemp("pipeline")
+    params = make_project(root)
+    shutil.copytree(embedded_project.parent / "models", root / "models")
+    shutil.copytree(embedded_project.parent / "data" / "real", root / "data" / "real")
+    for flow_fn in (generate, reconstruct, build_datasets, validate):
+        flow_fn(params_path=str(params))
+    return params

@@ -1,5 +1,6 @@
 """`dvc repro` of the real dvc.yaml in copies of this working tree (small step counts)."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -36,6 +37,13 @@ def _clone(dest: Path, env: dict) -> Path:
     return dest
 
 
+STAGES = {"ingest", "bootstrap", "generate", "reconstruct", "build_datasets", "validate"}
+
+
+def _ran(output: str) -> set[str]:
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+
+
 def _out_md5s(project: Path) -> dict[str, str]:
     lock = yaml.safe_load((project / "dvc.lock").read_text())
     return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
@@ -46,9 +54,11 @@ def test_dvc_repro_is_idempotent_and_reproducible(prefect_server, tmp_path):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PREFECT_API_URL": prefect_server}
     first = _clone(tmp_path / "a", env)
     out = _run(["dvc", "repro"], first, env)
-    assert {"ingest", "bootstrap", "generate"} <= {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    assert _ran(out) == STAGES
     md5s = _out_md5s(first)
-    assert set(md5s) == {"data/real", "models/embedded", "data/generated"}
+    assert set(md5s) == {"data/real", "models/embedded", "data/generated", "data/reconstructions", "data/datasets/pixel", "data/datasets/semantic", "reports/validation"}
+    recorded = json.loads(_run(["aligngemini", "datasets", "list", "--json"], first, env))
+    assert {v["name"]: v["md5"] for v in recorded} == {n: md5s[f"data/datasets/{n}"] for n in ("pixel", "semantic")}
 
     again = _run(["dvc", "repro"], first, env)
     assert "Running stage" not in again
@@ -58,6 +68,11 @@ def test_dvc_repro_is_idempotent_and_reproducible(prefect_server, tmp_path):
     second = _clone(tmp_path / "b", env)
     _run(["dvc", "repro"], second, env)
     assert _out_md5s(second) == md5s, "two runs from scratch produced different data"
+
+    params = yaml.safe_load((second / "params.yaml").read_text())
+    params["datasets"]["seed"] += 1
+    (second / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert _ran(_run(["dvc", "repro"], second, env)) == {"build_datasets", "validate"}
 
     _run(["dvc", "remote", "modify", "--local", "local", "url", str(tmp_path / "remote")], first, env)
     _run(["dvc", "push"], first, env)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from aligngemini.cli.catalog import app as catalog_app
+from aligngemini.cli.datasets import app as datasets_app
 from aligngemini.cli.generators import app as generators_app
 
 app = typer.Typer(no_args_is_help=True, help="AlignGemini: AI-generated image detection and its data pipeline.")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(generators_app, name="generators")
+app.add_typer(datasets_app, name="datasets")
