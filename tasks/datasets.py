@@ -43,8 +43,8 @@ def validate_dataset_task(project: Project, name: str, policy: ValidationPolicy)
     )
     write_shard(project.staging, "datasets", [record.to_row()])
     members = [
-        DatasetMemberRecord(md5, name, sha, split, label).to_row()
-        for sha, split, label in manifest[["sha256", "split", "label"]].itertuples(index=False)
+        DatasetMemberRecord(md5, name, sha, split, label, None if pd.isna(generator) else generator).to_row()
+        for sha, split, label, generator in manifest[["sha256", "split", "label", "generator"]].itertuples(index=False)
     ]
     write_shard(project.staging, "dataset_members", members)
     get_run_logger().info("dataset %s (md5 %s): %s", name, md5, "valid" if report.success else "INVALID")

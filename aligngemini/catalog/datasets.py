@@ -23,15 +23,13 @@ def dataset_versions(db: Path, name: str | None = None) -> list[dict]:
 
 
 def dataset_composition(db: Path, md5: str) -> list[dict]:
-    """Samples per (split, label, generator) of one version; generator from the catalog's
-    image rows (null for reals)."""
+    """Samples per (split, label, generator) of one version (generator null for reals)."""
     with closing(open_read_only(db)) as con:
         rows = con.execute(
             """
-            SELECT m.split, m.label, i.generator, count(*) AS samples
-            FROM dataset_members AS m LEFT JOIN images AS i USING (sha256)
-            WHERE m.dataset_md5 = ?
-            GROUP BY ALL ORDER BY m.split, m.label, i.generator NULLS FIRST
+            SELECT split, label, generator, count(*) AS samples
+            FROM dataset_members WHERE dataset_md5 = ?
+            GROUP BY ALL ORDER BY split, label, generator NULLS FIRST
             """,
             [md5],
         ).fetchall()

@@ -83,6 +83,7 @@ class DatasetMemberRecord:
     sha256: str
     split: str
     label: str
+    generator: str | None  # the manifest's: a fake's generator or reconstructor (lineage counts by it)
 
     def to_row(self) -> dict:
         return asdict(self)

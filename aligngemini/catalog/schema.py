@@ -102,6 +102,7 @@ DDL: tuple[str, ...] = (
         sha256      VARCHAR NOT NULL,
         split       VARCHAR NOT NULL,
         label       VARCHAR NOT NULL,
+        generator   VARCHAR,
         PRIMARY KEY (dataset_md5, sha256)
     )
     """,
