@@ -188,13 +188,19 @@ def embedded_project(prefect_server, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def generation_project(embedded_project, tmp_path) -> Callable[..., Path]:
-    """Factory of fresh projects (own catalog, store and a 3-prompt bank) that reuse the
-    session's models, so each generation test starts from an empty catalog."""
+    """Factory of fresh projects (own catalog, store, a 3-prompt bank and 2 images per
+    prompt, so 6 images per generator) that reuse the session's models, so each generation
+    test starts from an empty catalog."""
     counter = iter(range(100))
 
     def factory(edit: Callable[[dict], None] | None = None) -> Path:
+        def small(params: dict) -> None:
+            params["generation"]["images_per_prompt"] = 2
+            if edit:
+                edit(params)
+
         root = tmp_path / f"project{next(counter)}"
-        params = make_project(root, edit, TEST_PROMPTS)
+        params = make_project(root, small, TEST_PROMPTS)
         shutil.copytree(embedded_project.parent / "models", root / "models")
         return params
 
