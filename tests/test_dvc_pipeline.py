@@ -56,7 +56,7 @@ def test_dvc_repro_is_idempotent_and_reproducible(prefect_server, tmp_path):
     out = _run(["dvc", "repro"], first, env)
     assert _ran(out) == STAGES
     md5s = _out_md5s(first)
-    assert set(md5s) == {"data/real", "models/embedded", "data/generated", "data/reconstructions", "data/datasets/pixel", "data/datasets/semantic", "reports/validation"}
+    assert set(md5s) == {"data/real", "models/embedded", "data/generated", "data/reconstructions", "data/datasets/pixel", "data/datasets/semantic", "reports/validation", "reports/validation.json"}
     recorded = json.loads(_run(["aligngemini", "datasets", "list", "--json"], first, env))
     assert {v["name"]: v["md5"] for v in recorded} == {n: md5s[f"data/datasets/{n}"] for n in ("pixel", "semantic")}
 
