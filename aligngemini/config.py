@@ -20,6 +20,7 @@ class _Strict(BaseModel):
 class PathsConfig(_Strict):
     data_root: str = Field(description="Root of all data; paths read from manifests or users must resolve inside it.")
     models_root: str = Field(description="Root of local model directories built by the bootstrap stage.")
+    checkpoints: str = Field(description="Where the branch trainings write their checkpoints, one folder per branch.")
     catalog: str = Field(description="The DuckDB catalog file (one writer: the merge task).")
     staging: str = Field(description="Folder where parallel tasks drop Parquet record shards before the merge.")
 
@@ -95,6 +96,7 @@ class ReconstructionConfig(_Strict):
     model: str = Field(description="AutoencoderKL: local directory (relative to the project root) or hub id given to from_pretrained.")
     subfolder: str | None = Field(default=None, description="Subfolder of `model` holding the VAE (e.g. 'vae' for a whole Stable Diffusion repo).")
     batch_size: int = Field(gt=0, description="Images per encode/decode call; calls are padded to this size so results never depend on batching.")
+    batches_per_task: int = Field(gt=0, description="Encode/decode calls one Prefect task makes in turn (fewer, longer tasks cost less orchestration).")
     seed: int = Field(description="Base seed of the latent samples; each image derives its own from its sha256.")
     semantic_size: int = Field(gt=0, multiple_of=8, description="Side that real and generated images are resized to before the reconstruction used by the semantic dataset.")
     threads: int = Field(gt=0, description="torch intra-op threads.")

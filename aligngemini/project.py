@@ -41,6 +41,9 @@ class Project:
     def models_root(self) -> Path:
         return self.path(self.params.paths.models_root)
 
+    def checkpoint(self, branch: str) -> Path:
+        return self.path(self.params.paths.checkpoints) / branch
+
     @property
     def catalog(self) -> Path:
         return self.path(self.params.paths.catalog)

@@ -39,7 +39,7 @@ def reconstruct(params_path: str = "params.yaml") -> dict[str, int]:
     done = _made(project)
     todo = [job for job, key in zip(jobs, keys) if key not in done]
     get_run_logger().info("%d reconstructions planned, %d to make", len(jobs), len(todo))
-    collect([reconstruct_batch_task.submit(project, batch) for batch in batch_by_size(todo, cfg.batch_size)], len(todo), "reconstruct")
+    collect([reconstruct_batch_task.submit(project, batch) for batch in batch_by_size(todo, cfg.batch_size * cfg.batches_per_task)], len(todo), "reconstruct")
 
     merge_catalog(project.catalog, project.staging)
     made = _made(project)

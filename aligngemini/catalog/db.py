@@ -69,6 +69,11 @@ _INSERT_SQL = {
         SELECT DISTINCT ON (dataset_md5, sha256) {{columns}} FROM {_INCOMING}
         ON CONFLICT DO NOTHING
     """,
+    "trainings": f"""
+        INSERT INTO trainings BY NAME
+        SELECT DISTINCT ON (branch, checkpoint_sha256) {{columns}} FROM {_INCOMING}
+        ON CONFLICT DO NOTHING
+    """,
 }
 
 

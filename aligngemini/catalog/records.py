@@ -89,6 +89,24 @@ class DatasetMemberRecord:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class TrainingRecord:
+    branch: str  # "pixel" or "semantic"
+    checkpoint_sha256: str  # sha256 over the checkpoint folder's files: the trained weights' identity
+    checkpoint_path: str  # posix path of the checkpoint folder, relative to the project root
+    dataset: str  # the only dataset the branch was trained on
+    dataset_md5: str  # its version (DVC md5), recorded and validated by the validate stage
+    params_hash: str
+    git_rev: str | None
+    metrics: str  # JSON: final validation metrics
+    train_seconds: float
+    created_at: str
+    flow_run_id: str | None
+
+    def to_row(self) -> dict:
+        return asdict(self)
+
+
 # Deterministic columns: what goes into DVC-tracked manifests (no timestamps, no run ids),
 # so two runs from scratch produce byte-identical manifests.
 MANIFEST_COLUMNS = [f.name for f in fields(ImageRecord) if f.name not in ("created_at", "flow_run_id")]

@@ -17,6 +17,7 @@ from aligngemini.catalog.records import (
     ImageKind,
     ImageRecord,
     QuarantineRecord,
+    TrainingRecord,
 )
 from aligngemini.errors import AlignGeminiError
 
@@ -108,6 +109,23 @@ DDL: tuple[str, ...] = (
     """,
     # Lineage asks "which datasets used this image?"
     "CREATE INDEX IF NOT EXISTS dataset_members_sha ON dataset_members (sha256)",
+    # One row per trained branch checkpoint; retraining to identical weights adds nothing.
+    """
+    CREATE TABLE IF NOT EXISTS trainings (
+        branch            VARCHAR NOT NULL,
+        checkpoint_sha256 VARCHAR NOT NULL,
+        checkpoint_path   VARCHAR NOT NULL,
+        dataset           VARCHAR NOT NULL,
+        dataset_md5       VARCHAR NOT NULL,
+        params_hash       VARCHAR NOT NULL,
+        git_rev           VARCHAR,
+        metrics           VARCHAR NOT NULL,
+        train_seconds     DOUBLE NOT NULL,
+        created_at        TIMESTAMP NOT NULL,
+        flow_run_id       VARCHAR,
+        PRIMARY KEY (branch, checkpoint_sha256)
+    )
+    """,
 )
 
 # Tables that parallel tasks may feed through Parquet shards, with the record type whose
@@ -118,6 +136,7 @@ RECORD_TYPES: dict[str, type] = {
     "generators": GeneratorRecord,
     "datasets": DatasetRecord,
     "dataset_members": DatasetMemberRecord,
+    "trainings": TrainingRecord,
 }
 
 

@@ -28,8 +28,10 @@ def git_rev(root: Path) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def params_hash(params: Params) -> str:
-    """Hash of every params section a dataset depends on (its inputs' too)."""
-    sections = ("ingest", "images", "bootstrap", "generators", "generation", "reconstruction", "datasets")
+# Every params section a dataset depends on (its inputs' too).
+DATASET_SECTIONS = ("ingest", "images", "bootstrap", "generators", "generation", "reconstruction", "datasets")
+
+
+def params_hash(params: Params, sections: tuple[str, ...] = DATASET_SECTIONS) -> str:
     dumped = params.model_dump(mode="json", include=set(sections))
     return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
