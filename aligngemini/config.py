@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from aligngemini.config_base import Strict
 from aligngemini.errors import ConfigError
+from aligngemini.pixel.config import PixelConfig
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PathsConfig(_Strict):
+class PathsConfig(Strict):
     data_root: str = Field(description="Root of all data; paths read from manifests or users must resolve inside it.")
     models_root: str = Field(description="Root of local model directories built by the bootstrap stage.")
     checkpoints: str = Field(description="Where the branch trainings write their checkpoints, one folder per branch.")
@@ -25,7 +23,7 @@ class PathsConfig(_Strict):
     staging: str = Field(description="Folder where parallel tasks drop Parquet record shards before the merge.")
 
 
-class ImageLimits(_Strict):
+class ImageLimits(Strict):
     max_pixels: int = Field(gt=0, description="Refuse images with more pixels than this (decompression bombs).")
     max_bytes: int = Field(gt=0, description="Refuse files larger than this many bytes.")
     min_side: int = Field(ge=1, description="Refuse images whose shorter side is below this.")
@@ -34,19 +32,19 @@ class ImageLimits(_Strict):
     )
 
 
-class RealSource(_Strict):
+class RealSource(Strict):
     name: str = Field(description="Name recorded as the `source` of every image from this source.")
     kind: str = Field(description="Registered source kind: 'embedded' (photos shipped in installed wheels) or 'folder'.")
     path: str | None = Field(default=None, description="Folder to read (kind 'folder' only).")
 
 
-class IngestConfig(_Strict):
+class IngestConfig(Strict):
     sources: list[RealSource] = Field(min_length=1, description="Where real photographs come from.")
     tile_size: int = Field(gt=0, multiple_of=8, description="Side of the square crops cut from each photo (a multiple of 8 keeps JPEG blocks aligned).")
     tile_stride: int = Field(gt=0, multiple_of=8, description="Step between crops; equal to tile_size for non-overlapping tiles.")
 
 
-class BootstrapModel(_Strict):
+class BootstrapModel(Strict):
     name: str = Field(description="Name of the model directory under models_root.")
     builder: str = Field(description="Registered bootstrap builder that trains and saves this model.")
     resolution: int = Field(gt=0, multiple_of=8, description="Image side the model is trained at.")
@@ -57,14 +55,14 @@ class BootstrapModel(_Strict):
     options: dict[str, Any] = Field(default_factory=dict, description="Builder-specific options (architecture sizes); see the builder's docstring.")
 
 
-class BootstrapConfig(_Strict):
+class BootstrapConfig(Strict):
     captions_file: str = Field(description="Caption corpus for the embedded text encoders' tokenizers and training captions; separate from the prompt bank so new prompts never retrain models.")
     threads: int = Field(gt=0, description="torch intra-op threads; fixed so float results are reproducible.")
     holdout_fraction: float = Field(ge=0, lt=1, description="Share of real photos (by hash) whose tiles no bootstrap model ever sees; the reconstructor's PSNR is measured on them.")
     models: list[BootstrapModel] = Field(description="Local models to build, in order (later ones may load earlier ones).")
 
 
-class GeneratorEntry(_Strict):
+class GeneratorEntry(Strict):
     name: str = Field(description="Unique generator name recorded on every image it makes.")
     pipeline: str = Field(description="diffusers pipeline class name, or 'auto' to read it from model_index.json.")
     model: str = Field(description="Local directory (relative to the project root) or hub id given to from_pretrained.")
@@ -74,13 +72,13 @@ class GeneratorEntry(_Strict):
     seed: int = Field(description="Base seed; each (prompt, replicate) derives its own seed from it.")
 
 
-class TaskRunnerConfig(_Strict):
+class TaskRunnerConfig(Strict):
     kind: str = Field(description="Registered task runner: 'thread' (local pool) or 'dask'.")
     max_workers: int = Field(gt=0, description="Concurrent tasks (threads or Dask workers).")
     address: str | None = Field(default=None, description="Address of an existing Dask scheduler; None starts a LocalCluster.")
 
 
-class GenerationConfig(_Strict):
+class GenerationConfig(Strict):
     prompts_file: str = Field(description="Prompt bank: one prompt per line, '#' starts a comment; tracked by git.")
     images_per_prompt: int = Field(gt=0, description="Images per (generator, prompt), each with its own derived seed.")
     batch_size: int = Field(gt=0, description="Images per pipeline call; batches are padded to this size so results never depend on batching.")
@@ -91,7 +89,7 @@ class GenerationConfig(_Strict):
     task_runner: TaskRunnerConfig
 
 
-class ReconstructionConfig(_Strict):
+class ReconstructionConfig(Strict):
     name: str = Field(description="Name recorded as the reconstructor of every reconstruction (the pixel dataset's fake 'generator').")
     model: str = Field(description="AutoencoderKL: local directory (relative to the project root) or hub id given to from_pretrained.")
     subfolder: str | None = Field(default=None, description="Subfolder of `model` holding the VAE (e.g. 'vae' for a whole Stable Diffusion repo).")
@@ -103,19 +101,19 @@ class ReconstructionConfig(_Strict):
     task_runner: TaskRunnerConfig
 
 
-class PixelDatasetConfig(_Strict):
+class PixelDatasetConfig(Strict):
     jpeg_align: bool = Field(description="JPEG-compress the fake at its real partner's quality when the partner came from a JPEG.")
     resample_probability: float = Field(ge=0, le=1, description="Share of pairs resampled (down then up), identically for both members.")
     resample_down: tuple[float, float] = Field(description="Range of the down-scaling factor (DDA: 0.2-1.0).")
     resample_up: tuple[float, float] = Field(description="Range of the up-scaling factor applied after it (DDA: 1.0-3.5).")
 
 
-class SemanticDatasetConfig(_Strict):
+class SemanticDatasetConfig(Strict):
     jpeg_probability: float = Field(ge=0, le=1, description="Share of samples JPEG-compressed; real and fake sides are drawn from the same distribution.")
     jpeg_quality: tuple[int, int] = Field(description="Range of JPEG qualities.")
 
 
-class DatasetsConfig(_Strict):
+class DatasetsConfig(Strict):
     seed: int = Field(description="Seed of the split assignment and of every dataset-building draw.")
     split_fractions: dict[Literal["train", "val", "test"], float] = Field(description="Share of groups per split; must sum to 1.")
     heldout_generators: list[str] = Field(description="Generators whose images only go to the 'heldout' split (leave-one-generator-out test).")
@@ -129,13 +127,13 @@ class DatasetsConfig(_Strict):
         return self
 
 
-class ValidationConfig(_Strict):
+class ValidationConfig(Strict):
     balance_tolerance: float = Field(ge=0, le=0.5, description="Allowed |share of reals - 0.5| per split.")
     min_side: int = Field(gt=0, description="Smallest allowed width/height of a sample.")
     max_side: int = Field(gt=0, description="Largest allowed width/height of a sample.")
 
 
-class Params(_Strict):
+class Params(Strict):
     paths: PathsConfig
     images: ImageLimits
     ingest: IngestConfig
@@ -145,6 +143,7 @@ class Params(_Strict):
     reconstruction: ReconstructionConfig
     datasets: DatasetsConfig
     validation: ValidationConfig
+    pixel: PixelConfig = Field(description="The pixel-artifact expert and its training (aligngemini/pixel/config.py).")
 
     @field_validator("generators")
     @classmethod

@@ -30,6 +30,7 @@ def _clone(dest: Path, env: dict) -> Path:
     for model in params["bootstrap"]["models"]:
         model["train_steps"] = 20
     params["generation"]["images_per_prompt"] = 1
+    params["pixel"]["epochs"] = 1
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "init", "-q"], dest, env)
     _run(["git", "add", "-A"], dest, env)
@@ -37,7 +38,7 @@ def _clone(dest: Path, env: dict) -> Path:
     return dest
 
 
-STAGES = {"ingest", "bootstrap", "generate", "reconstruct", "build_datasets", "validate"}
+STAGES = {"ingest", "bootstrap", "generate", "reconstruct", "build_datasets", "validate", "train_pixel"}
 
 
 def _ran(output: str) -> set[str]:
@@ -56,7 +57,10 @@ def test_dvc_repro_is_idempotent_and_reproducible(prefect_server, tmp_path):
     out = _run(["dvc", "repro"], first, env)
     assert _ran(out) == STAGES
     md5s = _out_md5s(first)
-    assert set(md5s) == {"data/real", "models/embedded", "data/generated", "data/reconstructions", "data/datasets/pixel", "data/datasets/semantic", "reports/validation", "reports/validation.json"}
+    assert set(md5s) == {
+        "data/real", "models/embedded", "data/generated", "data/reconstructions", "data/datasets/pixel", "data/datasets/semantic", "reports/validation", "reports/validation.json",
+        "models/trained/pixel", "reports/pixel/metrics.json", "reports/pixel/history.csv",
+    }
     recorded = json.loads(_run(["aligngemini", "datasets", "list", "--json"], first, env))
     assert {v["name"]: v["md5"] for v in recorded} == {n: md5s[f"data/datasets/{n}"] for n in ("pixel", "semantic")}
 
@@ -74,7 +78,7 @@ def test_dvc_repro_is_idempotent_and_reproducible(prefect_server, tmp_path):
     params = yaml.safe_load((second / "params.yaml").read_text())
     params["datasets"]["seed"] += 1
     (second / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert _ran(_run(["dvc", "repro"], second, env)) == {"build_datasets", "validate"}
+    assert _ran(_run(["dvc", "repro"], second, env)) == {"build_datasets", "validate", "train_pixel"}
 
     _run(["dvc", "remote", "modify", "--local", "local", "url", str(tmp_path / "remote")], first, env)
     _run(["dvc", "push"], first, env)

@@ -1,0 +1,61 @@
+"""Train-pixel flow: the pixel-artifact expert (a `timm` backbone from the `pixel.backbone`
+registry entry) trained on the validated pixel dataset only, never on the semantic one.
+
+Writes the checkpoint (safetensors + JSON config) to `models/trained/pixel/`, per-epoch
+metrics (a DVC plot) to `reports/pixel/history.csv`, the final validation metrics (a DVC
+metric) to `reports/pixel/metrics.json`, and a `trainings` row to the catalog naming the
+dataset version it was trained on.
+
+    python -m flows.train_pixel [--params params.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from aligngemini.pixel.checkpoint import save_checkpoint
+from aligngemini.pixel.train import TrainResult, train_pixel_expert
+from aligngemini.project import Project
+from aligngemini.training_outputs import write_metrics, write_plot_rows
+from tasks.catalog import merge_catalog
+from tasks.train import TrainingData, read_validated_dataset, record_training
+
+BRANCH = "pixel"
+
+
+@task(name="train-pixel-expert", cache_policy=NO_CACHE)
+def train_expert(project: Project, data: TrainingData) -> TrainResult:
+    return train_pixel_expert(data.rows, project.load_image, project.params.pixel)
+
+
+@flow(name="train_pixel")
+def train_pixel(params_path: str = "params.yaml") -> dict:
+    project = Project.load(params_path)
+    merge_catalog(project.catalog, project.staging)
+    data = read_validated_dataset(project, BRANCH)
+    start = time.perf_counter()
+    result = train_expert(project, data)
+    seconds = time.perf_counter() - start
+    checkpoint = project.checkpoint(BRANCH)
+    save_checkpoint(result.expert, project.params.pixel, checkpoint)
+    # reports hold no timings, so two runs from scratch give identical DVC outputs; the
+    # training time goes to the catalog
+    write_plot_rows(project.reports / BRANCH / "history.csv", result.history)
+    write_metrics(project.reports / BRANCH / "metrics.json", result.metrics)
+    record_training(project, BRANCH, data, checkpoint, result.metrics, seconds)
+    merge_catalog(project.catalog, project.staging)
+    return result.metrics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="params file; paths in it are relative to its folder")
+    train_pixel(params_path=parser.parse_args().params)
+
+
+if __name__ == "__main__":
+    main()
