@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from aligngemini.config_base import Strict
 from aligngemini.errors import ConfigError
 from aligngemini.pixel.config import PixelConfig
+from aligngemini.semantic.config import SemanticConfig
 
 
 class PathsConfig(Strict):
@@ -144,6 +145,7 @@ class Params(Strict):
     datasets: DatasetsConfig
     validation: ValidationConfig
     pixel: PixelConfig = Field(description="The pixel-artifact expert and its training (aligngemini/pixel/config.py).")
+    semantic: SemanticConfig = Field(description="The semantic VLM branch and its LoRA training (aligngemini/semantic/config.py).")
 
     @field_validator("generators")
     @classmethod

@@ -31,6 +31,7 @@ def _clone(dest: Path, env: dict) -> Path:
         model["train_steps"] = 20
     params["generation"]["images_per_prompt"] = 1
     params["pixel"]["epochs"] = 1
+    params["semantic"]["train"]["epochs"] = 1
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "init", "-q"], dest, env)
     _run(["git", "add", "-A"], dest, env)
@@ -38,7 +39,7 @@ def _clone(dest: Path, env: dict) -> Path:
     return dest
 
 
-STAGES = {"ingest", "bootstrap", "generate", "reconstruct", "build_datasets", "validate", "train_pixel"}
+STAGES = {"ingest", "bootstrap", "generate", "reconstruct", "build_datasets", "validate", "train_pixel", "train_semantic"}
 
 
 def _ran(output: str) -> set[str]:
@@ -60,6 +61,7 @@ def test_dvc_repro_is_idempotent_and_reproducible(prefect_server, tmp_path):
     assert set(md5s) == {
         "data/real", "models/embedded", "data/generated", "data/reconstructions", "data/datasets/pixel", "data/datasets/semantic", "reports/validation", "reports/validation.json",
         "models/trained/pixel", "reports/pixel/metrics.json", "reports/pixel/history.csv",
+        "models/trained/semantic", "reports/semantic/metrics.json", "reports/semantic/steps.csv", "reports/semantic/epochs.csv",
     }
     recorded = json.loads(_run(["aligngemini", "datasets", "list", "--json"], first, env))
     assert {v["name"]: v["md5"] for v in recorded} == {n: md5s[f"data/datasets/{n}"] for n in ("pixel", "semantic")}
@@ -78,7 +80,7 @@ def test_dvc_repro_is_idempotent_and_reproducible(prefect_server, tmp_path):
     params = yaml.safe_load((second / "params.yaml").read_text())
     params["datasets"]["seed"] += 1
     (second / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert _ran(_run(["dvc", "repro"], second, env)) == {"build_datasets", "validate", "train_pixel"}
+    assert _ran(_run(["dvc", "repro"], second, env)) == {"build_datasets", "validate", "train_pixel", "train_semantic"}
 
     _run(["dvc", "remote", "modify", "--local", "local", "url", str(tmp_path / "remote")], first, env)
     _run(["dvc", "push"], first, env)
