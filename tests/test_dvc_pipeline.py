@@ -28,7 +28,7 @@ def _clone(dest: Path, env: dict) -> Path:
             shutil.copy2(ROOT / rel, dest / rel)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     for model in params["bootstrap"]["models"]:
-        model["train_steps"] = 20
+        model["train_steps"] = min(model["train_steps"], 20)
     params["generation"]["images_per_prompt"] = 1
     params["pixel"]["epochs"] = 1
     params["semantic"]["train"]["epochs"] = 1

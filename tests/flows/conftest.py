@@ -1,6 +1,8 @@
-"""Fixtures of the branch-training flow tests: which image files a training opened, and
-which files a dataset version holds according to the catalog."""
+"""Fixtures of the branch-training flow tests: which images a training opened, and which
+images a dataset version holds according to the catalog's dataset_members (both as
+sha256 of the file's bytes, the catalog's content address)."""
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -14,14 +16,14 @@ from aligngemini.project import Project
 
 @contextmanager
 def _opened_images(project: Project) -> Iterator[set[str]]:
-    """Every image file decoded while the block runs (paths relative to the project root),
-    whichever module decodes it: all of them go through the defensive loader."""
+    """Every image file decoded while the block runs, whichever module decodes it: all of
+    them go through the defensive loader."""
     opened: set[str] = set()
     real_load = aligngemini.images.loader.load_image
 
     def spy(path, limits, *args, **kwargs):
-        path = Path(path)
-        opened.add((path.relative_to(project.root) if path.is_absolute() else path).as_posix())
+        path = Path(path) if Path(path).is_absolute() else project.root / path
+        opened.add(hashlib.sha256(path.read_bytes()).hexdigest())
         return real_load(path, limits, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
@@ -30,21 +32,21 @@ def _opened_images(project: Project) -> Iterator[set[str]]:
         yield opened
 
 
-def _dataset_member_paths(project: Project, *, dataset: str | None = None, md5: str | None = None) -> set[str]:
-    """Paths of the members of one dataset version (md5) or of every version of a dataset."""
-    where, args = ("m.dataset_md5 = ?", [md5]) if md5 else ("m.dataset = ?", [dataset])
+def _dataset_members(project: Project, *, dataset: str | None = None, md5: str | None = None) -> set[str]:
+    """Members of one dataset version (md5) or of every version of a dataset."""
+    where, args = ("dataset_md5 = ?", [md5]) if md5 else ("dataset = ?", [dataset])
     with closing(open_read_only(project.catalog)) as con:
-        rows = con.execute(f"SELECT DISTINCT i.path FROM dataset_members AS m JOIN images AS i USING (sha256) WHERE {where}", args).fetchall()
-    return {path for (path,) in rows}
+        rows = con.execute(f"SELECT DISTINCT sha256 FROM dataset_members WHERE {where}", args).fetchall()
+    return {sha for (sha,) in rows}
 
 
 @pytest.fixture(scope="session")
 def opened_images():
-    """`with opened_images(project) as opened:` collects the image files decoded in the block."""
+    """`with opened_images(project) as opened:` collects the images decoded in the block."""
     return _opened_images
 
 
 @pytest.fixture(scope="session")
-def dataset_member_paths():
-    """`dataset_member_paths(project, md5=...)` or `(project, dataset=...)`: member file paths."""
-    return _dataset_member_paths
+def dataset_members():
+    """`dataset_members(project, md5=...)` or `(project, dataset=...)`: member sha256s."""
+    return _dataset_members

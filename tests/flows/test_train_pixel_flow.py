@@ -23,13 +23,13 @@ def trained(pipeline_project, opened_images):
     return project, metrics, opened
 
 
-def test_only_pixel_dataset_images_reach_the_training(trained, dataset_member_paths):
+def test_only_pixel_dataset_images_reach_the_training(trained, dataset_members):
     project, _, opened = trained
     (record,) = trainings(project.catalog, "pixel")
     assert record["dataset"] == "pixel"
     assert opened, "the training opened no image"
-    assert opened <= dataset_member_paths(project, md5=record["dataset_md5"]), "opened files outside its dataset version"
-    assert not opened & dataset_member_paths(project, dataset="semantic"), "a semantic dataset image reached the training"
+    assert opened <= dataset_members(project, md5=record["dataset_md5"]), "opened images outside its dataset version"
+    assert not opened & dataset_members(project, dataset="semantic"), "a semantic dataset image reached the training"
 
 
 def test_expert_tells_reconstructions_apart_also_after_jpeg(trained):

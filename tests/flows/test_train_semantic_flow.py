@@ -25,13 +25,13 @@ def trained(pipeline_project, opened_images):
     return project, metrics, opened
 
 
-def test_only_semantic_dataset_images_reach_the_training(trained, dataset_member_paths):
+def test_only_semantic_dataset_images_reach_the_training(trained, dataset_members):
     project, _, opened = trained
     (record,) = trainings(project.catalog, "semantic")
     assert record["dataset"] == "semantic"
     assert opened, "the training opened no image"
-    assert opened <= dataset_member_paths(project, md5=record["dataset_md5"]), "opened files outside its dataset version"
-    assert not opened & dataset_member_paths(project, dataset="pixel"), "a pixel dataset image reached the training"
+    assert opened <= dataset_members(project, md5=record["dataset_md5"]), "opened images outside its dataset version"
+    assert not opened & dataset_members(project, dataset="pixel"), "a pixel dataset image reached the training"
 
 
 def test_vlm_learns_real_from_generated(trained):
