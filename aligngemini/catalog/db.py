@@ -74,6 +74,22 @@ _INSERT_SQL = {
         SELECT DISTINCT ON (branch, checkpoint_sha256) {{columns}} FROM {_INCOMING}
         ON CONFLICT DO NOTHING
     """,
+    "models": f"""
+        INSERT INTO models BY NAME
+        SELECT DISTINCT ON (name, version) {{columns}} FROM {_INCOMING}
+        ON CONFLICT DO NOTHING
+    """,
+    # A decision is an event: the same one merged twice (same version, stage and time) is
+    # kept once.
+    "model_decisions": f"""
+        INSERT INTO model_decisions BY NAME
+        SELECT DISTINCT ON (name, version, stage, decided_at) {{columns}} FROM {_INCOMING} AS s
+        WHERE NOT EXISTS (
+            SELECT 1 FROM model_decisions AS d
+            WHERE d.name = s.name AND d.version = s.version AND d.stage = s.stage
+              AND d.decided_at = CAST(s.decided_at AS TIMESTAMPTZ) AT TIME ZONE 'UTC'
+        )
+    """,
 }
 
 

@@ -107,6 +107,46 @@ class TrainingRecord:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ModelRecord:
+    """A registered fused model version."""
+
+    name: str  # the artifact's name in dvc.yaml's `artifacts:`
+    version: str  # semantic version, e.g. "v0.0.2"; the GTO tag is `name@version`
+    commit: str  # the git commit the version tag points at (its dvc.lock pins the artifact)
+    artifact_md5: str  # DVC md5 of the fused model folder
+    fusion_rule: str
+    pixel_checkpoint_sha256: str
+    semantic_checkpoint_sha256: str
+    pixel_dataset_md5: str
+    semantic_dataset_md5: str
+    params_hash: str
+    git_rev: str | None  # the commit the pipeline ran on (the version commit's parent)
+    metrics: str  # JSON: the evaluation's metrics (see aligngemini.evaluation)
+    created_at: str
+    flow_run_id: str | None
+
+    def to_row(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelDecisionRecord:
+    """One decision of the promotion gate (or a manual promotion), kept as an audit log."""
+
+    name: str
+    version: str
+    stage: str  # the stage asked for, e.g. "prod"
+    promoted: bool
+    reason: str  # why: the compared figures, or what was missing
+    baseline_version: str | None  # the stage's version the candidate was compared with
+    decided_at: str
+    flow_run_id: str | None
+
+    def to_row(self) -> dict:
+        return asdict(self)
+
+
 # Deterministic columns: what goes into DVC-tracked manifests (no timestamps, no run ids),
 # so two runs from scratch produce byte-identical manifests.
 MANIFEST_COLUMNS = [f.name for f in fields(ImageRecord) if f.name not in ("created_at", "flow_run_id")]

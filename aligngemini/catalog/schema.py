@@ -15,6 +15,8 @@ from aligngemini.catalog.records import (
     DatasetRecord,
     GeneratorRecord,
     ImageKind,
+    ModelDecisionRecord,
+    ModelRecord,
     ImageRecord,
     QuarantineRecord,
     TrainingRecord,
@@ -126,6 +128,42 @@ DDL: tuple[str, ...] = (
         PRIMARY KEY (branch, checkpoint_sha256)
     )
     """,
+    # One row per registered fused model version: lineage joins it to the datasets (and so
+    # to images and generators) and to the branch trainings through their hashes.
+    """
+    CREATE TABLE IF NOT EXISTS models (
+        name                       VARCHAR NOT NULL,
+        version                    VARCHAR NOT NULL,
+        commit                     VARCHAR NOT NULL,
+        artifact_md5               VARCHAR NOT NULL,
+        fusion_rule                VARCHAR NOT NULL,
+        pixel_checkpoint_sha256    VARCHAR NOT NULL,
+        semantic_checkpoint_sha256 VARCHAR NOT NULL,
+        pixel_dataset_md5          VARCHAR NOT NULL,
+        semantic_dataset_md5       VARCHAR NOT NULL,
+        params_hash                VARCHAR NOT NULL,
+        git_rev                    VARCHAR,
+        metrics                    VARCHAR NOT NULL,
+        created_at                 TIMESTAMP NOT NULL,
+        flow_run_id                VARCHAR,
+        PRIMARY KEY (name, version)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS models_pixel_dataset ON models (pixel_dataset_md5)",
+    "CREATE INDEX IF NOT EXISTS models_semantic_dataset ON models (semantic_dataset_md5)",
+    # Every gate decision, promotions and refusals alike, with its reason.
+    """
+    CREATE TABLE IF NOT EXISTS model_decisions (
+        name             VARCHAR NOT NULL,
+        version          VARCHAR NOT NULL,
+        stage            VARCHAR NOT NULL,
+        promoted         BOOLEAN NOT NULL,
+        reason           VARCHAR NOT NULL,
+        baseline_version VARCHAR,
+        decided_at       TIMESTAMP NOT NULL,
+        flow_run_id      VARCHAR
+    )
+    """,
 )
 
 # Tables that parallel tasks may feed through Parquet shards, with the record type whose
@@ -137,6 +175,8 @@ RECORD_TYPES: dict[str, type] = {
     "datasets": DatasetRecord,
     "dataset_members": DatasetMemberRecord,
     "trainings": TrainingRecord,
+    "models": ModelRecord,
+    "model_decisions": ModelDecisionRecord,
 }
 
 
