@@ -34,8 +34,8 @@ def test_no_rows_no_file(tmp_path):
 
 
 def test_unknown_table_is_refused(tmp_path, image):
-    with pytest.raises(CatalogError, match="unknown catalog table 'models'"):
-        write_shard(tmp_path, "models", [image(0).to_row()])
+    with pytest.raises(CatalogError, match="unknown catalog table 'checkpoints'"):
+        write_shard(tmp_path, "checkpoints", [image(0).to_row()])
 
 
 @pytest.mark.parametrize(
