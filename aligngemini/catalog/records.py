@@ -121,6 +121,8 @@ class ModelRecord:
     pixel_dataset_md5: str
     semantic_dataset_md5: str
     params_hash: str
+    params: str  # JSON: the params sections the model depends on (datasets, branches, fusion)
+    generators: str  # JSON list: the generators whose images the two datasets hold
     git_rev: str | None  # the commit the pipeline ran on (the version commit's parent)
     metrics: str  # JSON: the evaluation's metrics (see aligngemini.evaluation)
     created_at: str

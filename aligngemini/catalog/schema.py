@@ -142,6 +142,8 @@ DDL: tuple[str, ...] = (
         pixel_dataset_md5          VARCHAR NOT NULL,
         semantic_dataset_md5       VARCHAR NOT NULL,
         params_hash                VARCHAR NOT NULL,
+        params                     VARCHAR NOT NULL,
+        generators                 VARCHAR NOT NULL,
         git_rev                    VARCHAR,
         metrics                    VARCHAR NOT NULL,
         created_at                 TIMESTAMP NOT NULL,
