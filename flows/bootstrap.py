@@ -6,7 +6,6 @@ trained briefly on the ingested real tiles, each saved with `save_pretrained`.
 
 from __future__ import annotations
 
-import argparse
 
 from prefect import flow
 
@@ -14,6 +13,7 @@ from aligngemini.generation.prompts import load_prompts
 from aligngemini.images.pool import load_tiles
 from aligngemini.project import Project
 from tasks.bootstrap import build_model_task
+from flows.cli_args import run_with_params
 
 
 @flow(name="bootstrap")
@@ -25,11 +25,5 @@ def bootstrap(params_path: str = "params.yaml") -> dict[str, float]:
     return {spec.name: build_model_task(project, spec, tiles, captions) for spec in params.bootstrap.models}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", default="params.yaml", help="params file; paths in it are relative to its folder")
-    bootstrap(params_path=parser.parse_args().params)
-
-
 if __name__ == "__main__":
-    main()
+    run_with_params(bootstrap, __doc__)

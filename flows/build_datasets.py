@@ -7,7 +7,6 @@ manifests.
 
 from __future__ import annotations
 
-import argparse
 
 from prefect import flow
 
@@ -17,6 +16,7 @@ from aligngemini.manifest import read_manifest
 from aligngemini.project import Project
 from tasks.catalog import merge_catalog
 from tasks.datasets import build_dataset_task
+from flows.cli_args import run_with_params
 
 
 @flow(name="build_datasets")
@@ -33,11 +33,5 @@ def build_datasets(params_path: str = "params.yaml") -> dict[str, int]:
     return sizes
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", default="params.yaml", help="params file; paths in it are relative to its folder")
-    build_datasets(params_path=parser.parse_args().params)
-
-
 if __name__ == "__main__":
-    main()
+    run_with_params(build_datasets, __doc__)

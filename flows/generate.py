@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import argparse
 
 from prefect import flow, get_run_logger
 
@@ -20,6 +19,7 @@ from tasks.generate import generate_batches_task
 from tasks.progress import collect
 from tasks.runners import build_task_runner
 from tasks.runtime import now_iso
+from flows.cli_args import params_parser
 
 
 @flow(name="generate")
@@ -60,8 +60,7 @@ def run_generate(params_path: str = "params.yaml") -> dict[str, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", default="params.yaml", help="params file; paths in it are relative to its folder")
+    parser = params_parser(__doc__)
     run_generate(parser.parse_args().params)
 
 

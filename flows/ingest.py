@@ -7,7 +7,6 @@ quarantined with its reason and the run goes on.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -20,6 +19,7 @@ from aligngemini.project import Project
 from tasks.catalog import merge_catalog
 from tasks.ingest import ingest_files_task
 from tasks.progress import collect
+from flows.cli_args import params_parser
 
 FILES_PER_TASK = 4
 
@@ -54,8 +54,7 @@ def ingest(params_path: str = "params.yaml", folder: str | None = None) -> dict[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", default="params.yaml", help="params file; paths in it are relative to its folder")
+    parser = params_parser(__doc__)
     parser.add_argument("--folder", default=None, help="ingest only this folder instead of the configured sources")
     args = parser.parse_args()
     ingest(params_path=args.params, folder=args.folder)

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import argparse
 
 from prefect import flow, get_run_logger
 
@@ -19,6 +18,7 @@ from tasks.catalog import merge_catalog
 from tasks.progress import collect
 from tasks.reconstruct import reconstruct_batch_task
 from tasks.runners import build_task_runner
+from flows.cli_args import params_parser
 
 
 def _made(project: Project) -> dict[tuple[str, str], dict]:
@@ -51,8 +51,7 @@ def reconstruct(params_path: str = "params.yaml") -> dict[str, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", default="params.yaml", help="params file; paths in it are relative to its folder")
+    parser = params_parser(__doc__)
     args = parser.parse_args()
     runner = build_task_runner(Project.load(args.params).params.reconstruction.task_runner)
     reconstruct.with_options(task_runner=runner)(params_path=args.params)

@@ -11,7 +11,6 @@ dataset version it was trained on.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from prefect import flow, task
@@ -23,6 +22,7 @@ from aligngemini.project import Project
 from aligngemini.training_outputs import write_metrics, write_plot_rows
 from tasks.catalog import merge_catalog
 from tasks.train import TrainingData, read_validated_dataset, record_training
+from flows.cli_args import run_with_params
 
 BRANCH = "pixel"
 
@@ -51,11 +51,5 @@ def train_pixel(params_path: str = "params.yaml") -> dict:
     return result.metrics
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", default="params.yaml", help="params file; paths in it are relative to its folder")
-    train_pixel(params_path=parser.parse_args().params)
-
-
 if __name__ == "__main__":
-    main()
+    run_with_params(train_pixel, __doc__)

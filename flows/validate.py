@@ -9,7 +9,6 @@ expectation fails.
 
 from __future__ import annotations
 
-import argparse
 import json
 
 from prefect import flow
@@ -21,6 +20,7 @@ from aligngemini.errors import AlignGeminiError
 from aligngemini.project import Project
 from tasks.catalog import merge_catalog
 from tasks.datasets import validate_dataset_task
+from flows.cli_args import run_with_params
 
 
 class DatasetValidationError(AlignGeminiError):
@@ -59,11 +59,5 @@ def validate(params_path: str = "params.yaml") -> dict[str, bool]:
     return {name: report.success for name, report in reports.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", default="params.yaml", help="params file; paths in it are relative to its folder")
-    validate(params_path=parser.parse_args().params)
-
-
 if __name__ == "__main__":
-    main()
+    run_with_params(validate, __doc__)

@@ -14,9 +14,12 @@ os.environ["DVC_NO_ANALYTICS"] = "1"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+import hashlib
 import shutil
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -27,7 +30,9 @@ import pytest
 import yaml
 from PIL import Image
 
+import aligngemini.images.loader
 from aligngemini.config import ImageLimits
+from aligngemini.project import Project
 
 
 @dataclass(frozen=True)
@@ -242,3 +247,57 @@ def pipeline_project(embedded_project, tmp_path_factory) -> Path:
     for flow_fn in (generate, reconstruct, build_datasets, validate):
         flow_fn(params_path=str(params))
     return params
+
+
+@pytest.fixture(scope="session")
+def fused_project(tmp_path_factory):
+    """A project with tiny real branches and their fused model folder (tests/fusion/tiny_models.py)."""
+    from tests.fusion.tiny_models import build_fused_project
+
+    return build_fused_project(make_project(tmp_path_factory.mktemp("fused")))
+
+
+@contextmanager
+def opened_images(project: Project) -> Iterator[set[str]]:
+    """Every image file decoded while the block runs (as sha256 of the file's bytes),
+    whichever module decodes it: all of them go through the defensive loader."""
+    opened: set[str] = set()
+    real_load = aligngemini.images.loader.load_image
+
+    def spy(path, limits, *args, **kwargs):
+        path = Path(path) if Path(path).is_absolute() else project.root / path
+        opened.add(hashlib.sha256(path.read_bytes()).hexdigest())
+        return real_load(path, limits, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        for module in ("aligngemini.project", "aligngemini.semantic.data"):
+            patch.setattr(f"{module}.load_image", spy)
+        yield opened
+
+
+@dataclass(frozen=True)
+class TrainedProject:
+    """The session's pipeline project with both branches trained once (repository params):
+    each branch's final metrics and the images its training opened."""
+
+    params: Path
+    metrics: dict[str, dict]
+    opened: dict[str, set[str]]
+
+    @property
+    def project(self) -> Project:
+        return Project.load(self.params)
+
+
+@pytest.fixture(scope="session")
+def trained_project(pipeline_project) -> TrainedProject:
+    from flows.train_pixel import train_pixel
+    from flows.train_semantic import train_semantic
+
+    project = Project.load(pipeline_project)
+    metrics, opened = {}, {}
+    for branch, train in (("pixel", train_pixel), ("semantic", train_semantic)):
+        with opened_images(project) as seen:
+            metrics[branch] = train(params_path=str(pipeline_project))
+        opened[branch] = seen
+    return TrainedProject(pipeline_project, metrics, opened)

@@ -6,7 +6,10 @@ noise predictor leaves its residual error as visible noise in the last step, whi
 image predictor errs towards blur, which still looks like an image.
 
 Options: `block_out_channels` ([16, 32, 64]), `prediction_type` ("sample"), `max_zoom`
-(4.0: 32 px crops cut from up to 128 px, i.e. whole tiles shrunk; see `CropSampler`)."""
+(4.0: 32 px crops cut from up to 128 px, i.e. whole tiles shrunk; see `CropSampler`),
+`sample_size` (the side of generated images; default `resolution`). The UNet is fully
+convolutional, so it can train on small crops (cheap) and sample larger images: the
+embedded profile samples 64 px, the smallest side the pixel expert scores."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ def build_ddpm(ctx: BuildContext) -> None:
     spec, options = ctx.spec, ctx.spec.options
     channels = tuple(options.get("block_out_channels", (16, 32, 64)))
     unet = UNet2DModel(
-        sample_size=spec.resolution,
+        sample_size=options.get("sample_size", spec.resolution),
         block_out_channels=channels,
         down_block_types=("DownBlock2D",) * len(channels),  # attention is slow on a CPU at pixel resolution
         up_block_types=("UpBlock2D",) * len(channels),

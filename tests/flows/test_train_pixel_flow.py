@@ -11,16 +11,12 @@ import pytest
 from aligngemini.catalog.trainings import DatasetNotValidated, trainings
 from aligngemini.pixel.checkpoint import load_checkpoint
 from aligngemini.pixel.infer import p_fake
-from aligngemini.project import Project
 from flows.train_pixel import train_pixel
 
 
 @pytest.fixture(scope="module")
-def trained(pipeline_project, opened_images):
-    project = Project.load(pipeline_project)
-    with opened_images(project) as opened:
-        metrics = train_pixel(params_path=str(pipeline_project))
-    return project, metrics, opened
+def trained(trained_project):
+    return trained_project.project, trained_project.metrics["pixel"], trained_project.opened["pixel"]
 
 
 def test_only_pixel_dataset_images_reach_the_training(trained, dataset_members):

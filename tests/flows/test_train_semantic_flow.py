@@ -10,19 +10,14 @@ import pytest
 
 from aligngemini.catalog.trainings import trainings
 from aligngemini.generation.pipelines import resolve_model
-from aligngemini.project import Project
 from aligngemini.semantic.data import read_split
 from aligngemini.semantic.model import load_detector
 from aligngemini.semantic.score import classification_metrics, score
-from flows.train_semantic import train_semantic
 
 
 @pytest.fixture(scope="module")
-def trained(pipeline_project, opened_images):
-    project = Project.load(pipeline_project)
-    with opened_images(project) as opened:
-        metrics = train_semantic(params_path=str(pipeline_project))
-    return project, metrics, opened
+def trained(trained_project):
+    return trained_project.project, trained_project.metrics["semantic"], trained_project.opened["semantic"]
 
 
 def test_only_semantic_dataset_images_reach_the_training(trained, dataset_members):

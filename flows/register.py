@@ -1,0 +1,60 @@
+"""Register flow: the fused model the evaluate stage wrote becomes a new version of the
+`registry.artifact` (a GTO tag on a commit whose dvc.lock pins it), with a catalog row tying
+it to its dataset versions, branch checkpoints, params, git rev and metrics. It then faces
+the promotion gate: production (if any) is scored on the same clean images, and the
+candidate takes the `registry.gate.stage` only if it is at least as good (see
+`aligngemini.model_registry.gate`). Promotions and refusals are both recorded with their
+reason. The same fused bytes are registered once: a second run reports the version.
+
+Writes `reports/registry.json`: the version, whether it was promoted, and why.
+
+    python -m flows.register [--params params.yaml]
+"""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from prefect import flow, get_run_logger
+
+from aligngemini.catalog.models import version_with_artifact
+from aligngemini.datasets.version import dvc_md5
+from aligngemini.model_registry.tags import require_git, stage_version
+from aligngemini.project import Project
+from aligngemini.training_outputs import write_metrics
+from flows.cli_args import run_with_params
+from tasks.catalog import merge_catalog
+from tasks.registry import gate, register_candidate, score_baseline
+
+
+@flow(name="register")
+def register(params_path: str = "params.yaml") -> dict:
+    project = Project.load(params_path)
+    config = project.params.registry
+    torch.set_num_threads(project.params.evaluation.threads)
+    require_git(project.root)
+    merge_catalog(project.catalog, project.staging)
+    fused = project.path(config.path)
+    metrics = json.loads((project.reports / "evaluation" / "metrics.json").read_text())
+    known = version_with_artifact(project.catalog, config.artifact, dvc_md5(fused))
+    if known is not None:
+        get_run_logger().info("this fused model is already registered as %s@%s: nothing to do", config.artifact, known)
+        summary = {"version": known, "registered": False, "promoted": None, "reason": "already registered"}
+    else:
+        record = register_candidate(project, fused, metrics)
+        merge_catalog(project.catalog, project.staging)
+        baseline_version = stage_version(project.root, config.artifact, config.gate.stage)
+        baseline = score_baseline(project, baseline_version) if baseline_version else None
+        decision = gate(project, record.version, metrics, baseline, baseline_version)
+        merge_catalog(project.catalog, project.staging)
+        summary = {
+            "version": record.version, "registered": True, "promoted": decision.promoted,
+            "reason": decision.reason, "baseline_version": baseline_version,
+        }  # fmt: skip
+    write_metrics(project.reports / "registry.json", summary)
+    return summary
+
+
+if __name__ == "__main__":
+    run_with_params(register, __doc__)
