@@ -9,7 +9,7 @@ export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup run test
+.PHONY: setup run test serve
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -25,3 +25,16 @@ run: setup
 # The whole test suite, slow end-to-end tests included.
 test: setup
 	pytest -v --timeout=2400
+
+# Scheduled retraining: a real Prefect server (SQLite under PREFECT_HOME; for Postgres set
+# PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...) and the retrain flow served
+# as a deployment on the cron schedule of params.yaml. Ctrl-C stops both.
+PREFECT_PORT ?= 4200
+serve: setup
+	@mkdir -p $(PREFECT_HOME)
+	prefect server start --host 127.0.0.1 --port $(PREFECT_PORT) > $(PREFECT_HOME)/server.log 2>&1 & \
+	server=$$!; trap 'kill $$server' EXIT INT TERM; \
+	export PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api; \
+	until curl -sf $$PREFECT_API_URL/health > /dev/null; do sleep 1; done; \
+	echo "Prefect UI: http://127.0.0.1:$(PREFECT_PORT)"; \
+	python -m flows.serve

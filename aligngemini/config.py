@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from aligngemini.config_base import Strict
 from aligngemini.errors import ConfigError
+from aligngemini.evaluation.config import EvaluationConfig
+from aligngemini.fusion.config import FusionConfig
+from aligngemini.model_registry.config import RegistryConfig
 from aligngemini.pixel.config import PixelConfig
 from aligngemini.semantic.config import SemanticConfig
 
@@ -74,9 +77,17 @@ class GeneratorEntry(Strict):
 
 
 class TaskRunnerConfig(Strict):
-    kind: str = Field(description="Registered task runner: 'thread' (local pool) or 'dask'.")
-    max_workers: int = Field(gt=0, description="Concurrent tasks (threads or Dask workers).")
-    address: str | None = Field(default=None, description="Address of an existing Dask scheduler; None starts a LocalCluster.")
+    kind: str = Field(description="Registered task runner: 'thread' or 'process' (local pools) or 'dask' (a Dask cluster).")
+    max_workers: int = Field(gt=0, description="Concurrent tasks: pool threads or processes, or LocalCluster worker processes (one task each); unused with `address`.")
+    address: str | None = Field(default=None, description="kind 'dask' only: address of a running Dask scheduler (e.g. 'tcp://host:8786'); None starts a LocalCluster.")
+
+    @field_validator("address")
+    @classmethod
+    def _address_needs_dask(cls, address: str | None, info: ValidationInfo) -> str | None:
+        # Other runners would silently run locally while the user expects a cluster.
+        if address is not None and info.data.get("kind") != "dask":
+            raise ValueError(f"only kind 'dask' connects to a scheduler; remove address or set kind: dask (kind is {info.data.get('kind')!r})")
+        return address
 
 
 class GenerationConfig(Strict):
@@ -134,6 +145,16 @@ class ValidationConfig(Strict):
     max_side: int = Field(gt=0, description="Largest allowed width/height of a sample.")
 
 
+class RetrainConfig(Strict):
+    warm_start: bool = Field(description="Train both branches from the production version's checkpoints instead of their initial weights (cold start when nothing is in production). The registry is outside DVC's view: `dvc repro` does not rerun a training because production changed.")
+
+
+class ScheduleConfig(Strict):
+    deployment: str = Field(description="Name of the Prefect deployment of the retrain flow that `make serve` starts.")
+    cron: str = Field(description="When the retrain flow runs, as a cron expression (Prefect `Cron` schedule).")
+    timezone: str = Field(description="IANA time zone of the cron expression, e.g. 'UTC' or 'Europe/Paris'.")
+
+
 class Params(Strict):
     paths: PathsConfig
     images: ImageLimits
@@ -146,6 +167,11 @@ class Params(Strict):
     validation: ValidationConfig
     pixel: PixelConfig = Field(description="The pixel-artifact expert and its training (aligngemini/pixel/config.py).")
     semantic: SemanticConfig = Field(description="The semantic VLM branch and its LoRA training (aligngemini/semantic/config.py).")
+    evaluation: EvaluationConfig = Field(description="The evaluation: robustness grid, decision threshold, scoring batch size (aligngemini/evaluation/config.py).")
+    registry: RegistryConfig = Field(description="The fused model registry and its promotion gate (aligngemini/model_registry/config.py).")
+    retrain: RetrainConfig = Field(description="How the branches retrain (warm start).")
+    schedule: ScheduleConfig = Field(description="The scheduled retraining: a Prefect deployment of the retrain flow.")
+    fusion: FusionConfig = Field(description="How the branches' scores are fused into one decision (aligngemini/fusion/config.py).")
 
     @field_validator("generators")
     @classmethod
@@ -183,7 +209,9 @@ def params_from_dict(raw: Any, file: str | Path = "<dict>") -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # a misspelt key is both unknown and, under its right name, missing: name the misspelling
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         problem = {"missing": "required key is missing", "extra_forbidden": "unknown key"}.get(err["type"], err["msg"])
         raise ConfigError(file, _dotted(err["loc"]), problem) from None
 

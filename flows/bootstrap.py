@@ -20,6 +20,9 @@ from flows.cli_args import run_with_params
 def bootstrap(params_path: str = "params.yaml") -> dict[str, float]:
     project = Project.load(params_path)
     params = project.params
+    if not params.bootstrap.models:  # the full profile loads hub models: no pool to decode
+        project.models_root.mkdir(parents=True, exist_ok=True)  # the stage's declared output
+        return {}
     tiles = load_tiles(project.manifest("real"), project.data_root, project.root, params.images, params.bootstrap.holdout_fraction)
     captions = load_prompts(project.path(params.bootstrap.captions_file))
     return {spec.name: build_model_task(project, spec, tiles, captions) for spec in params.bootstrap.models}

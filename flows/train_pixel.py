@@ -12,24 +12,26 @@ dataset version it was trained on.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from aligngemini.pixel.checkpoint import save_checkpoint
+from aligngemini.pixel.checkpoint import load_checkpoint, save_checkpoint
 from aligngemini.pixel.train import TrainResult, train_pixel_expert
 from aligngemini.project import Project
 from aligngemini.training_outputs import write_metrics, write_plot_rows
 from tasks.catalog import merge_catalog
-from tasks.train import TrainingData, read_validated_dataset, record_training
+from tasks.train import TrainingData, production_checkpoint, read_validated_dataset, record_training
 from flows.cli_args import run_with_params
 
 BRANCH = "pixel"
 
 
 @task(name="train-pixel-expert", cache_policy=NO_CACHE)
-def train_expert(project: Project, data: TrainingData) -> TrainResult:
-    return train_pixel_expert(data.rows, project.load_image, project.params.pixel)
+def train_expert(project: Project, data: TrainingData, init: Path | None) -> TrainResult:
+    expert = load_checkpoint(init)[0] if init is not None else None
+    return train_pixel_expert(data.rows, project.load_image, project.params.pixel, init=expert)
 
 
 @flow(name="train_pixel")
@@ -38,7 +40,7 @@ def train_pixel(params_path: str = "params.yaml") -> dict:
     merge_catalog(project.catalog, project.staging)
     data = read_validated_dataset(project, BRANCH)
     start = time.perf_counter()
-    result = train_expert(project, data)
+    result = train_expert(project, data, production_checkpoint(project, BRANCH))
     seconds = time.perf_counter() - start
     checkpoint = project.checkpoint(BRANCH)
     save_checkpoint(result.expert, project.params.pixel, checkpoint)

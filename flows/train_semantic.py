@@ -11,6 +11,7 @@ catalog naming the dataset version it was trained on.
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import torch
 from prefect import flow, task
@@ -24,14 +25,14 @@ from aligngemini.semantic.model import load_vlm, save_adapter
 from aligngemini.semantic.train import TrainResult, train
 from aligngemini.training_outputs import write_metrics, write_plot_rows
 from tasks.catalog import merge_catalog
-from tasks.train import TrainingData, read_validated_dataset, record_training
+from tasks.train import TrainingData, production_checkpoint, read_validated_dataset, record_training
 from flows.cli_args import run_with_params
 
 BRANCH = "semantic"
 
 
 @task(name="train-semantic-vlm", cache_policy=NO_CACHE)
-def train_vlm(project: Project, data: TrainingData) -> TrainResult:
+def train_vlm(project: Project, data: TrainingData, init: Path | None) -> TrainResult:
     cfg, manifest = project.params.semantic, project.dataset_manifest(data.name)
     torch.set_num_threads(cfg.threads)
     sets = {}
@@ -40,7 +41,7 @@ def train_vlm(project: Project, data: TrainingData) -> TrainResult:
         if problems:  # the validate stage saw every file; a problem now means the data changed since
             raise AlignGeminiError(f"{manifest}: {len(problems)} unreadable sample(s) in split '{split}', e.g. {problems[0]}")
     vlm = load_vlm(resolve_model(cfg.model, project.root), cfg.dtype, cfg.device)
-    return train(vlm, sets["train"], cfg, sets["val"])
+    return train(vlm, sets["train"], cfg, sets["val"], init_adapter=init)
 
 
 @flow(name="train_semantic")
@@ -48,7 +49,7 @@ def train_semantic(params_path: str = "params.yaml") -> dict:
     project = Project.load(params_path)
     merge_catalog(project.catalog, project.staging)
     data = read_validated_dataset(project, BRANCH)
-    result = train_vlm(project, data)
+    result = train_vlm(project, data, production_checkpoint(project, BRANCH))
     checkpoint = project.checkpoint(BRANCH)
     save_adapter(result.vlm, checkpoint, base_model=project.params.semantic.model)
     # reports hold no timings, so two runs from scratch give identical DVC outputs; the

@@ -16,6 +16,7 @@ from aligngemini.catalog.shards import write_shard
 from aligngemini.catalog.trainings import require_validated
 from aligngemini.datasets.version import DATASET_SECTIONS, dvc_md5, git_rev, params_hash
 from aligngemini.manifest import read_manifest
+from aligngemini.model_registry import NoRegisteredModel, resolve_model
 from aligngemini.project import Project
 from aligngemini.training_outputs import folder_sha256
 from tasks.runtime import current_flow_run_id, now_iso
@@ -35,6 +36,21 @@ def read_validated_dataset(project: Project, name: str) -> TrainingData:
     rows = read_manifest(project.dataset_manifest(name))
     get_run_logger().info("dataset %s version %s: %d samples", name, md5, len(rows))
     return TrainingData(name, md5, rows)
+
+
+@task(name="warm-start", cache_policy=NO_CACHE)
+def production_checkpoint(project: Project, branch: str) -> Path | None:
+    """The production version's checkpoint of `branch` when `retrain.warm_start` asks for a
+    warm start, else None (also when nothing is in production yet)."""
+    if not project.params.retrain.warm_start:
+        return None
+    try:
+        resolved = resolve_model(project, project.params.registry.gate.stage)
+    except NoRegisteredModel as exc:
+        get_run_logger().info("warm start asked, but cold start: %s", exc)
+        return None
+    get_run_logger().info("%s branch warm-starts from %s@%s", branch, resolved.name, resolved.version)
+    return resolved.path / branch
 
 
 @task(name="record-training", cache_policy=NO_CACHE)

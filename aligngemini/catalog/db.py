@@ -93,6 +93,55 @@ _INSERT_SQL = {
 }
 
 
+# Each member of the dataset versions in the list `$versions`, with the generated image it
+# descends from (`origin` and `generator` NULL when none). Walking up stops at real images:
+# a photo, its tiles and their copies descend from no generated image, so the real half of
+# a dataset costs one step. A member has one parent chain, hence at most one origin.
+MEMBER_ORIGINS = """
+    WITH RECURSIVE up(dataset_md5, member, sha256, kind, parent_sha256, generator, depth) AS (
+        SELECT m.dataset_md5, m.sha256, i.sha256, i.kind, i.parent_sha256, i.generator, 0
+        FROM dataset_members AS m JOIN images AS i USING (sha256)
+        WHERE list_contains($versions, m.dataset_md5)
+        UNION ALL
+        SELECT up.dataset_md5, up.member, p.sha256, p.kind, p.parent_sha256, p.generator, up.depth + 1
+        FROM up JOIN images AS p ON p.sha256 = up.parent_sha256
+        WHERE up.kind <> 'real' AND up.depth < 64
+    )
+    SELECT m.dataset_md5, m.dataset, m.sha256 AS member, o.sha256 AS origin, o.generator
+    FROM dataset_members AS m LEFT JOIN up AS o
+        ON o.dataset_md5 = m.dataset_md5 AND o.member = m.sha256
+        AND o.kind = 'generated' AND o.parent_sha256 IS NULL
+    WHERE list_contains($versions, m.dataset_md5)
+"""
+
+
+def fill_dataset_generators(con: duckdb.DuckDBPyConnection) -> int:
+    """Add the `dataset_generators` rows of every dataset version that has members and no
+    rows there yet; returns the rows added.
+
+    A version is computed once: its members come in one shard (the validation task writes
+    them at once, after the dataset's images) and never change once recorded.
+    """
+    pending = [
+        md5
+        for (md5,) in con.execute(
+            "SELECT DISTINCT dataset_md5 FROM dataset_members"
+            " WHERE dataset_md5 NOT IN (SELECT dataset_md5 FROM dataset_generators)"
+        ).fetchall()
+    ]
+    if not pending:
+        return 0
+    ((added,),) = con.execute(
+        f"""
+        INSERT INTO dataset_generators (dataset_md5, dataset, generator, images, members)
+        SELECT dataset_md5, dataset, generator, count(DISTINCT origin), count(*)
+        FROM ({MEMBER_ORIGINS}) GROUP BY ALL
+        """,
+        {"versions": pending},
+    ).fetchall()
+    return added
+
+
 class CatalogBusy(CatalogError):
     """The catalog file is held by another connection (usually a merge); retry later."""
 
@@ -123,7 +172,8 @@ class Catalog:
         self._con.close()
 
     def merge_staging(self, staging: Path) -> dict[str, int]:
-        """Insert every shard waiting in `staging`, commit, then delete the merged shards.
+        """Insert every shard waiting in `staging`, fill `dataset_generators` for the dataset
+        versions new to it, commit, then delete the merged shards.
 
         Returns the rows written per table (for generators: inserted or updated). Rows already
         in the catalog are skipped, so if the process dies after the commit but before the
@@ -133,13 +183,13 @@ class Catalog:
         """
         shards = {table: shard_files(staging, table) for table in RECORD_TYPES}
         counts = dict.fromkeys(RECORD_TYPES, 0)
-        if not any(shards.values()):
-            return counts
+        # Even with nothing staged: a catalog from before `dataset_generators` gets it filled.
         with self._transaction():
             for table, files in shards.items():
                 if files:
                     incoming = self._con.read_parquet([str(f) for f in files], union_by_name=True)
                     counts[table] = self._insert(table, incoming)
+            fill_dataset_generators(self._con)
         for files in shards.values():
             for file in files:
                 file.unlink(missing_ok=True)
@@ -277,9 +327,11 @@ def catalog_stats(db: Path) -> dict:
     if not stats["exists"]:
         return stats
     with closing(open_read_only(db)) as con:
-        tables = con.sql(
-            "SELECT table_name FROM information_schema.tables"
-            " WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+        # Record tables only: a derived one (dataset_generators) holds no record of its own.
+        tables = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            " AND table_type = 'BASE TABLE' AND list_contains(?, table_name) ORDER BY table_name",
+            [list(RECORD_TYPES)],
         ).fetchall()
         stats["tables"] = {name: con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0] for (name,) in tables}
         stats["images_by_kind"] = _group_counts(con, "images", "kind")

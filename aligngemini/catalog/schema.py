@@ -166,6 +166,20 @@ DDL: tuple[str, ...] = (
         flow_run_id      VARCHAR
     )
     """,
+    # Derived, not shard-fed: filled by each merge for the dataset versions it has not seen
+    # (`db.fill_dataset_generators`), so that lineage need not walk a version's members up
+    # to their generated images at every query. Per version and generator: the distinct
+    # generated images reaching the version and the members descending from them; the row
+    # with a NULL generator counts the members descending from no generated image.
+    """
+    CREATE TABLE IF NOT EXISTS dataset_generators (
+        dataset_md5 VARCHAR NOT NULL,
+        dataset     VARCHAR NOT NULL,
+        generator   VARCHAR,
+        images      BIGINT NOT NULL,
+        members     BIGINT NOT NULL
+    )
+    """,
 )
 
 # Tables that parallel tasks may feed through Parquet shards, with the record type whose

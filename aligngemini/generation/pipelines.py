@@ -59,6 +59,9 @@ CONVENTIONS.register("PixArtAlphaPipeline")(
     CallConvention("text", _text_to_image(use_resolution_binning=False, clean_caption=False))
 )
 CONVENTIONS.register("DDPMPipeline")(CallConvention("none", _unconditional))
+CONVENTIONS.register("StableDiffusionXLPipeline")(CallConvention("text", _text_to_image()))
+# FLUX.1-schnell was distilled on 256 T5 tokens (the pipeline's default of 512 suits FLUX.1-dev)
+CONVENTIONS.register("FluxPipeline")(CallConvention("text", _text_to_image(max_sequence_length=256)))
 
 
 class GeneratorLoadError(AlignGeminiError):

@@ -53,9 +53,12 @@ def torch_threads(threads: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def train_pixel_expert(rows: Iterable[Mapping], load: Load, config: PixelConfig, *, progress: bool = True) -> TrainResult:
+def train_pixel_expert(
+    rows: Iterable[Mapping], load: Load, config: PixelConfig, *, progress: bool = True, init: PixelExpert | None = None
+) -> TrainResult:
     """Train on `config.train_split` of the pixel manifest `rows`, measure the first eval
-    split after each epoch and every eval split present at the end."""
+    split after each epoch and every eval split present at the end. `init` (an expert of the
+    same config, e.g. production's) warm-starts the weights instead of `config.backbone`."""
     rows = list(rows)
     train_pairs = pairs_of_split(rows, config.train_split)
     if not train_pairs:
@@ -66,7 +69,9 @@ def train_pixel_expert(rows: Iterable[Mapping], load: Load, config: PixelConfig,
 
     with torch_threads(config.threads):
         torch.manual_seed(config.seed)
-        expert = build_expert(config)
+        expert = build_expert(config, pretrained=False if init is not None else None)
+        if init is not None:
+            expert.load_state_dict(init.state_dict(), strict=True)
         dataset = AugmentedPairs(train_pairs, load, config.augment, config.crop_size, config.seed)
         steps_per_epoch = math.ceil(len(train_pairs) / config.batch_size)
         trainable = [p for p in expert.parameters() if p.requires_grad]

@@ -108,6 +108,12 @@ def save_adapter(vlm: SemanticVLM, out_dir: str | Path, base_model: str) -> None
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def load_trainable_adapter(vlm: SemanticVLM, adapter_dir: str | Path) -> SemanticVLM:
+    """The base `vlm` with a saved adapter to train further (warm start)."""
+    model = PeftModel.from_pretrained(vlm.model, adapter_dir, is_trainable=True)
+    return replace(vlm, model=model.to(vlm.device))
+
+
 def load_adapter(vlm: SemanticVLM, adapter_dir: str | Path) -> SemanticVLM:
     """The base `vlm` with the adapter saved in `adapter_dir`, in eval mode."""
     model = PeftModel.from_pretrained(vlm.model, adapter_dir, is_trainable=False)

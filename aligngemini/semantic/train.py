@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +16,7 @@ from tqdm.auto import tqdm
 
 from aligngemini.semantic.config import SemanticConfig, SemanticTrainConfig
 from aligngemini.semantic.data import IGNORE, Collator, ImageLike
-from aligngemini.semantic.model import SemanticVLM, attach_lora
+from aligngemini.semantic.model import SemanticVLM, attach_lora, load_trainable_adapter
 from aligngemini.semantic.score import evaluate
 
 
@@ -54,17 +55,20 @@ def train(
     config: SemanticConfig,
     val_set: Sequence[tuple[ImageLike, str]] | None = None,
     progress: bool = True,
+    init_adapter: str | Path | None = None,
 ) -> TrainResult:
     """Attach fresh LoRA adapters to the base `vlm` and train them (and `modules_to_save`) on
     `train_set`'s (image, label) pairs: AdamW, linear warm-up then cosine decay, gradient
     accumulation, clipping. Each optimiser step averages the loss over all answer tokens of
     its micro-batches, so accumulating k batches of n equals one batch of k x n. With
     `val_set`, every epoch ends with its metrics at `config.threshold`. Peft modifies the
-    base model of `vlm` in place: load a fresh one per training run."""
+    base model of `vlm` in place: load a fresh one per training run. `init_adapter` (a saved
+    adapter of the same base, e.g. production's) warm-starts the adapters and
+    `modules_to_save` instead of fresh ones."""
     tc: SemanticTrainConfig = config.train
     if tc.gradient_checkpointing:
         vlm.model.activation_checkpointing_enable({"use_reentrant": False})  # reentrant would drop grads of frozen inputs
-    vlm = attach_lora(vlm, config.lora, tc.seed)
+    vlm = attach_lora(vlm, config.lora, tc.seed) if init_adapter is None else load_trainable_adapter(vlm, init_adapter)
     model = vlm.model
     loader = DataLoader(
         train_set,

@@ -85,7 +85,7 @@ def built_twice(
 
 
 def test_all_builders_are_registered_on_import() -> None:
-    assert {"autoencoder_kl", "stable_diffusion", "pixart", "ddpm"} <= set(BUILDERS.names())
+    assert {"autoencoder_kl", "stable_diffusion", "stable_diffusion_xl", "pixart", "flux", "ddpm"} <= set(BUILDERS.names())
 
 
 def test_build_is_byte_identical(built_twice: tuple[Path, Path]) -> None:
@@ -109,6 +109,8 @@ def _generate(folder: Path) -> np.ndarray:
     kwargs = {"prompt": [CAPTIONS[0]], "guidance_scale": 3.0} if "prompt" in accepted else {"batch_size": 1}
     if "use_resolution_binning" in accepted:
         kwargs["use_resolution_binning"] = False
+    if "height" in accepted:  # FluxPipeline defaults to 1024 px, not to its model's training size
+        kwargs |= {"height": RESOLUTION, "width": RESOLUTION}
     images = pipe(num_inference_steps=2, generator=torch.Generator().manual_seed(0), output_type="np", **kwargs).images
     assert images.shape[0] == 1
     return images[0]

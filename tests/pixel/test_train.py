@@ -63,3 +63,13 @@ def test_vit_lora_training_moves_only_adapters_and_head(make_config, make_datase
     changed = {key for key, value in after.items() if not torch.equal(before[key], value)}
     assert changed and all("lora_" in key or "modules_to_save" in key for key in changed)
     assert any("lora_B" in key for key in changed)
+
+
+def test_warm_start_begins_from_the_given_expert(trained, synthetic, make_config):
+    rows, images = synthetic
+    # a learning rate too small to move any weight (batch-norm statistics still follow the data)
+    warm = train_pixel_expert(rows, images, make_config(epochs=1, learning_rate=1e-12), progress=False, init=trained.expert)
+    weights = dict(warm.expert.named_parameters())
+    for name, tensor in trained.expert.named_parameters():
+        assert torch.allclose(weights[name], tensor, atol=1e-6), name
+    assert warm.history[0]["train_accuracy"] > 0.75, "a warm start should already solve the task"

@@ -109,3 +109,12 @@ def test_accumulation_equals_a_bigger_batch_and_seeds_reproduce(vlm_dir: Path, m
         torch.testing.assert_close(grad, whole, rtol=1e-4, atol=1e-7)
     assert again_steps == steps
     assert all(torch.equal(again, weight) for again, weight in zip(again_weights, weights))
+
+
+def test_warm_start_continues_from_a_saved_adapter(trained: TrainResult, vlm_dir: Path, make_config, make_pairs, tmp_path: Path) -> None:
+    save_adapter(trained.vlm, tmp_path / "adapter", base_model=str(vlm_dir))
+    config = make_config(epochs=1, learning_rate=1e-12)
+    warm = train(load_vlm(str(vlm_dir)), make_pairs(16, seed=0), config, make_pairs(VAL, seed=1), progress=False, init_adapter=tmp_path / "adapter")
+    cold = train(load_vlm(str(vlm_dir)), make_pairs(16, seed=0), config, make_pairs(VAL, seed=1), progress=False)
+    assert warm.metrics["balanced_accuracy"] == pytest.approx(trained.metrics["balanced_accuracy"], abs=0.05)
+    assert warm.metrics["balanced_accuracy"] > cold.metrics["balanced_accuracy"]

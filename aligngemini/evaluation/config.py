@@ -1,0 +1,43 @@
+"""Typed parameters of the evaluation (the `evaluation` key of params.yaml)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+
+from aligngemini.config_base import Strict
+from aligngemini.evaluation.perturb import PERTURBATIONS, condition_name
+
+
+class PerturbationSpec(Strict):
+    kind: str = Field(description="Registered perturbation (aligngemini.evaluation.perturb.PERTURBATIONS): 'jpeg', 'resize' or 'blur'.")
+    value: float = Field(description="Its strength: JPEG quality (1..100), resize factor (> 0), or blur sigma in pixels (> 0).")
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, kind: str) -> str:
+        if kind not in PERTURBATIONS:
+            raise ValueError(f"unknown perturbation '{kind}' (registered: {', '.join(PERTURBATIONS.names())})")
+        return kind
+
+    @model_validator(mode="after")
+    def _valid_value(self) -> "PerturbationSpec":
+        perturbation = PERTURBATIONS.get(self.kind)
+        if not perturbation.accepts(self.value):
+            raise ValueError(f"{self.kind} value {self.value:g} is invalid: expected {perturbation.valid}")
+        return self
+
+
+class EvaluationConfig(Strict):
+    perturbations: list[PerturbationSpec] = Field(description="The robustness grid: each perturbation is applied alone to every evaluation image; the clean images are always evaluated too.")
+    threshold: float = Field(default=0.5, gt=0, lt=1, description="Decision threshold of the single-branch metrics: fake when the score is above it.")
+    batch_size: int = Field(gt=0, description="Images scored per batch by the evaluation flow.")
+    threads: int = Field(gt=0, description="Torch CPU threads of the evaluation and register flows.")
+
+    @field_validator("perturbations")
+    @classmethod
+    def _unique(cls, specs: list[PerturbationSpec]) -> list[PerturbationSpec]:
+        names = [condition_name(spec) for spec in specs]
+        dupes = sorted({name for name in names if names.count(name) > 1})
+        if dupes:
+            raise ValueError(f"perturbations repeat condition(s): {', '.join(dupes)}")
+        return specs

@@ -1,0 +1,221 @@
+"""A self-contained HTML report of an `Evaluation`: ROC curves, per-generator and
+robustness charts, and tables. Every figure is a PNG under `figures/`, embedded in the
+page as a base64 data URI, so the page can be mailed or archived on its own. Every string
+from data (titles, names, details) is HTML-escaped, and never parsed as mathtext."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from aligngemini.evaluation.perturb import CLEAN
+from aligngemini.evaluation.summary import ABLATION_SETS, METRIC_NAMES, SETS, Evaluation
+
+SET_TEXT = {
+    "test": "fakes of the test split",
+    "heldout": "fakes of the held-out generators",
+    "all": "every fake",
+}
+METRIC_TEXT = {
+    "balanced_accuracy": "bal. acc.",
+    "real_accuracy": "real acc.",
+    "fake_accuracy": "fake acc.",
+    "ap": "AP",
+    "roc_auc": "ROC AUC",
+}
+STYLE = """
+body { font-family: sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+figure { display: inline-block; margin: 0 1em 1em 0; }
+img { max-width: 100%; }
+"""
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _png(figure: Figure) -> bytes:
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    # No 'Software' entry: the bytes then depend on the pixels only.
+    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _plain_legend(axes) -> None:
+    for text in axes.legend(fontsize="small").get_texts():
+        text.set_parse_math(False)
+
+
+def _value(metric: float | int | None) -> float:
+    return np.nan if metric is None else float(metric)
+
+
+def _roc_figure(evaluation: Evaluation, name: str) -> Figure:
+    figure = Figure(figsize=(5, 5), layout="constrained")
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    for detector, points in evaluation.roc[name].items():
+        auc = evaluation.metrics[name][CLEAN][detector]["roc_auc"]
+        fpr, tpr = zip(*points)
+        axes.plot(fpr, tpr, label=f"{detector} (AUC {auc:.3f})")
+    axes.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate (reals called fake)", ylabel="true positive rate (fakes caught)")
+    axes.set_title(f"ROC, {name} set ({SET_TEXT[name]} + all reals)", fontsize="medium", parse_math=False)
+    _plain_legend(axes)
+    return figure
+
+
+def _bars(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], ylabel: str, title: str) -> Figure:
+    """Grouped bars: one group per label, one bar per series."""
+    figure = Figure(figsize=(max(5, 0.25 * len(labels) * len(series) + 2), 4), layout="constrained")
+    axes = figure.add_subplot()
+    positions = np.arange(len(labels))
+    width = 0.8 / len(series)
+    for index, (name, values) in enumerate(series.items()):
+        axes.bar(positions + (index - (len(series) - 1) / 2) * width, [_value(v) for v in values], width, label=name)
+    axes.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    axes.set_xticks(positions, labels, rotation=30, ha="right", parse_math=False)
+    axes.set(ylim=(0, 1.05), ylabel=ylabel)
+    axes.set_title(title, fontsize="medium", parse_math=False)
+    _plain_legend(axes)
+    return figure
+
+
+def _lines(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], ylabel: str, title: str) -> Figure:
+    figure = Figure(figsize=(max(5, 0.7 * len(labels) + 2), 4), layout="constrained")
+    axes = figure.add_subplot()
+    positions = np.arange(len(labels))
+    for name, values in series.items():
+        axes.plot(positions, [_value(v) for v in values], marker="o", label=name)
+    axes.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    axes.set_xticks(positions, labels, rotation=30, ha="right", parse_math=False)
+    axes.set(ylim=(0, 1.05), ylabel=ylabel)
+    axes.set_title(title, fontsize="medium", parse_math=False)
+    _plain_legend(axes)
+    return figure
+
+
+def _figures(evaluation: Evaluation) -> dict[str, Figure]:
+    """File stem -> figure; a set that lacks a class gets no ROC or robustness figure."""
+    figures = {f"roc_{name}": _roc_figure(evaluation, name) for name in SETS if all(evaluation.roc[name].values())}
+    if evaluation.generators:
+        by_generator = evaluation.per_generator[CLEAN]
+        figures["generators"] = _bars(
+            evaluation.generators,
+            {d: [by_generator[g][d]["balanced_accuracy"] for g in evaluation.generators] for d in evaluation.detectors},
+            "balanced accuracy",
+            "Balanced accuracy per generator (clean; its fakes + all reals)",
+        )
+    for name in (name for name in SETS if evaluation.roc[name][evaluation.detectors[0]]):
+        figures[f"robustness_{name}"] = _lines(
+            evaluation.conditions,
+            {d: [evaluation.metrics[name][c][d]["balanced_accuracy"] for c in evaluation.conditions] for d in evaluation.detectors},
+            "balanced accuracy",
+            f"Robustness, {name} set ({SET_TEXT[name]} + all reals)",
+        )
+    return figures
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "&ndash;"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return html.escape(str(value))
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[object]], header_rows: Sequence[Sequence[tuple[str, int]]] = ()) -> str:
+    """`header_rows` are extra header rows above `header`, as (text, colspan) cells; an
+    empty `header` gives a headerless key/value table."""
+    lines = ["<table>"]
+    for cells in header_rows:
+        lines.append("<tr>" + "".join(f'<th colspan="{span}">{html.escape(text)}</th>' for text, span in cells) + "</tr>")
+    if header:
+        lines.append("<tr>" + "".join(f"<th>{html.escape(text)}</th>" for text in header) + "</tr>")
+    lines.extend("<tr>" + "".join(f"<td>{_cell(value)}</td>" for value in row) + "</tr>" for row in rows)
+    lines.append("</table>")
+    return "\n".join(lines)
+
+
+def _image(stem: str, pngs: Mapping[str, bytes], alt: str) -> str:
+    """The figure embedded as a data URI, or nothing if it was not drawn."""
+    if stem not in pngs:
+        return ""
+    data = base64.b64encode(pngs[stem]).decode("ascii")
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"><figcaption>figures/{html.escape(stem)}.png</figcaption></figure>'
+
+
+def _page(evaluation: Evaluation, title: str, details: Mapping[str, str], pngs: Mapping[str, bytes]) -> str:
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        _table([], ((key, str(value)) for key, value in details.items())) if details else "",
+        f"<p>Decision threshold {evaluation.threshold:g} (fake when the score is above it). Balanced accuracy = "
+        "(real accuracy + fake accuracy) / 2; AP and ROC AUC take fake as the positive class. Every set pairs its "
+        "fakes with all reals: "
+        + "; ".join(f"<b>{html.escape(name)}</b>: {html.escape(text)}" for name, text in SET_TEXT.items())
+        + ". &ndash; marks a metric the set cannot define (a class is absent).</p>",
+        "<h2>Ablation (clean images)</h2>",
+        _table(
+            ["detector"] + [METRIC_TEXT[key] for _ in ABLATION_SETS for key in METRIC_NAMES],
+            ([row["detector"]] + [row[f"{name}_{key}"] for name in ABLATION_SETS for key in METRIC_NAMES] for row in evaluation.ablation_rows()),
+            [[("", 1)] + [(f"{name} set", len(METRIC_NAMES)) for name in ABLATION_SETS]],
+        ),
+        "<h2>ROC curves (clean images)</h2>",
+        "".join(_image(f"roc_{name}", pngs, f"ROC curves, {name} set") for name in SETS)
+        + "".join(f"<p>No ROC curve for the {html.escape(name)} set: it lacks reals or fakes.</p>" for name in SETS if f"roc_{name}" not in pngs),
+        "<h2>Per generator (clean images, all set, balanced accuracy)</h2>",
+        _image("generators", pngs, "balanced accuracy per generator"),
+        _table(
+            ["generator"] + evaluation.detectors,
+            ([g] + [evaluation.per_generator[CLEAN][g][d]["balanced_accuracy"] for d in evaluation.detectors] for g in evaluation.generators),
+        ),
+        "<h2>Robustness (balanced accuracy per condition)</h2>",
+    ]
+    for name in SETS:
+        parts += [
+            f"<h3>{html.escape(name)} set</h3>",
+            _image(f"robustness_{name}", pngs, f"robustness, {name} set"),
+            _table(
+                ["condition"] + evaluation.detectors,
+                ([c] + [evaluation.metrics[name][c][d]["balanced_accuracy"] for d in evaluation.detectors] for c in evaluation.conditions),
+            ),
+        ]
+    body = "\n".join(part for part in parts if part)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def write_report(out_dir: Path, evaluation: Evaluation, title: str, details: Mapping[str, str]) -> Path:
+    """Writes `out_dir/figures/*.png` and `out_dir/report.html` (figures embedded);
+    returns the HTML's path. `details` is a key -> value table shown first (model version,
+    dataset md5s, ...)."""
+    out_dir = Path(out_dir)
+    figures_dir = out_dir / "figures"
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    pngs = {stem: _png(figure) for stem, figure in _figures(evaluation).items()}
+    for stem, png in pngs.items():
+        _write_atomic(figures_dir / f"{stem}.png", png)
+    report = out_dir / "report.html"
+    _write_atomic(report, _page(evaluation, title, details, pngs).encode("utf-8"))
+    return report

@@ -1,0 +1,133 @@
+"""The fused detector: both branches and the fusion, on decoded images or on files.
+
+Files are scored in chunks: each chunk is decoded with the defensive loader, its images go
+through each branch in batches (the branches batch internally), and the fusion combines
+the scores. A file that cannot be scored (undecodable, too small for the pixel expert,
+refused by the VLM's processor) gets a `Detection` carrying the error; the rest of its
+chunk is scored as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from aligngemini.config import ImageLimits
+from aligngemini.errors import FileProblem
+from aligngemini.fusion.model_dir import PIXEL_DIR, SEMANTIC_DIR, read_model_info
+from aligngemini.fusion.rules import FAKE, REAL, FusionModel
+from aligngemini.images.loader import load_image
+from aligngemini.pixel.checkpoint import load_checkpoint
+from aligngemini.pixel.config import InferenceConfig
+from aligngemini.pixel.infer import image_crops, p_fake
+from aligngemini.pixel.model import PixelExpert
+from aligngemini.semantic.model import SemanticVLM, load_detector
+from aligngemini.semantic.score import score
+
+CHUNK = 256  # files decoded and held in memory at once: bounds memory on a large folder
+
+
+class SemanticRefusedError(FileProblem):
+    reason = "refused_by_semantic_processor"
+
+
+@dataclass(frozen=True)
+class Detection:
+    path: str
+    label: str | None  # "real" or "fake"; None when the file could not be scored
+    p_fake: float | None  # fused score; fake iff above 0.5
+    p_semantic: float | None
+    p_pixel: float | None
+    error: str | None  # names the file and the problem
+
+
+def resolve_base_model(model: str, project_root: Path) -> str:
+    """A model naming an existing directory relative to `project_root` loads from there;
+    anything else is a hub id (the rule of aligngemini.generation.pipelines.resolve_model,
+    which would import diffusers)."""
+    local = Path(project_root) / model
+    return str(local.resolve()) if local.is_dir() else model
+
+
+@dataclass(frozen=True)
+class FusedDetector:
+    expert: PixelExpert
+    pixel_inference: InferenceConfig
+    vlm: SemanticVLM
+    prompt: str
+    batch_size: int  # images per semantic forward pass
+    fusion: FusionModel
+
+    @classmethod
+    def load(cls, model_dir: str | Path, project_root: str | Path, device: str = "cpu") -> "FusedDetector":
+        """The fused model in `model_dir`. `device` places the VLM; the pixel expert stays on
+        the CPU, where aligngemini.pixel.infer builds its crops."""
+        model_dir = Path(model_dir)
+        info = read_model_info(model_dir)
+        expert, _ = load_checkpoint(model_dir / PIXEL_DIR)
+        base = resolve_base_model(info.semantic_base_model, Path(project_root))
+        vlm = load_detector(base, model_dir / SEMANTIC_DIR, info.dtype, device)
+        return cls(expert, info.pixel_inference, vlm, info.prompt, info.eval_batch_size, info.fusion_model)
+
+    def branch_scores(self, images: Sequence[Image.Image], names: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(p_pixel, p_semantic) of RGB `images`, as float64 arrays; errors name images by `names`."""
+        p_pixel = p_fake(self.expert, images, self.pixel_inference, names).astype(np.float64)
+        return p_pixel, score(self.vlm, images, self.prompt, self.batch_size)
+
+    def detect_paths(self, paths: Sequence[str | Path], limits: ImageLimits) -> list[Detection]:
+        """One `Detection` per path, in order."""
+        detections: list[Detection] = []
+        for start in range(0, len(paths), CHUNK):
+            detections += self._detect_chunk([str(path) for path in paths[start : start + CHUNK]], limits)
+        return detections
+
+    def _detect_chunk(self, paths: list[str], limits: ImageLimits) -> list[Detection]:
+        errors: dict[int, str] = {}
+        good: list[int] = []  # indices into `paths` of the images still in the running
+        images: list[Image.Image] = []
+        for index, path in enumerate(paths):
+            try:
+                image = load_image(Path(path), limits).image
+                image_crops(image, self.expert.crop_size, self.pixel_inference, path)  # refuses what the expert cannot take
+            except FileProblem as problem:
+                errors[index] = str(problem)
+            else:
+                good.append(index)
+                images.append(image)
+        p_semantic, refused = self._semantic_scores(images, [paths[i] for i in good])
+        for position, problem in refused.items():
+            errors[good[position]] = str(problem)
+        keep = [position for position in range(len(good)) if position not in refused]
+        good, images, p_semantic = [good[p] for p in keep], [images[p] for p in keep], p_semantic[keep]
+        p_pixel = p_fake(self.expert, images, self.pixel_inference, [paths[i] for i in good]).astype(np.float64)
+        fused = self.fusion.p_fake(p_pixel, p_semantic)
+        detections = [Detection(path, None, None, None, None, errors.get(index)) for index, path in enumerate(paths)]
+        for index, p, sem, pix in zip(good, fused, p_semantic, p_pixel):
+            detections[index] = Detection(paths[index], FAKE if p > 0.5 else REAL, float(p), float(sem), float(pix), None)
+        return detections
+
+    def _semantic_scores(self, images: list[Image.Image], names: list[str]) -> tuple[np.ndarray, dict[int, SemanticRefusedError]]:
+        """p_semantic of `images` (NaN where refused) and the images the VLM's processor
+        refuses (a ValueError, e.g. an aspect ratio above 200). A list that fails is
+        scored again in halves, so a refusal costs a few extra passes, never a crash."""
+        scores = np.full(len(images), np.nan)
+        refused: dict[int, SemanticRefusedError] = {}
+
+        def run(low: int, high: int) -> None:
+            try:
+                scores[low:high] = score(self.vlm, images[low:high], self.prompt, self.batch_size)
+            except ValueError as exc:
+                if high - low == 1:
+                    refused[low] = SemanticRefusedError(names[low], str(exc))
+                    return
+                middle = (low + high) // 2
+                run(low, middle)
+                run(middle, high)
+
+        if images:
+            run(0, len(images))
+        return scores, refused

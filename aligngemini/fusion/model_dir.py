@@ -1,0 +1,120 @@
+"""The fused model folder: everything `FusedDetector` needs, in one DVC-trackable folder.
+
+    model.json   format, fusion model, semantic base model, prompt, dtype, batch size,
+                 pixel inference rule
+    pixel/       the pixel expert checkpoint (aligngemini.pixel.checkpoint)
+    semantic/    the semantic LoRA adapter (aligngemini.semantic.model.save_adapter)
+
+The base VLM is not copied: `semantic_base_model` names it as the params do (a directory
+relative to the project root, or a hub id). The same inputs give the same bytes (sorted
+JSON keys, no timestamps), so DVC sees the same md5.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+
+from aligngemini.config_base import Strict
+from aligngemini.errors import AlignGeminiError
+from aligngemini.fusion.rules import FusionError, FusionModel
+from aligngemini.pixel.config import InferenceConfig
+from aligngemini.semantic.config import SemanticConfig
+
+FORMAT = "aligngemini-fused-model/1"
+INFO = "model.json"
+PIXEL_DIR, SEMANTIC_DIR = "pixel", "semantic"
+
+
+class FusedModelError(AlignGeminiError):
+    """A fused model folder is missing or malformed; the message names the file."""
+
+
+class FusedModelInfo(Strict):
+    format: Literal["aligngemini-fused-model/1"] = Field(description="Version of this folder's layout.")
+    fusion: dict[str, Any] = Field(description="The fitted fusion model (FusionModel.to_dict).")
+    semantic_base_model: str = Field(description="Base VLM: a directory relative to the project root, or a hub id.")
+    prompt: str = Field(min_length=1, description="The semantic branch's question.")
+    dtype: Literal["float32", "bfloat16", "float16"] = Field(description="Weights dtype of the base VLM.")
+    eval_batch_size: int = Field(gt=0, description="Images per semantic forward pass.")
+    pixel_inference: InferenceConfig = Field(description="The pixel expert's multi-crop inference rule.")
+
+    @field_validator("fusion")
+    @classmethod
+    def _fusion_model(cls, document: dict[str, Any]) -> dict[str, Any]:
+        try:
+            FusionModel.from_dict(document)
+        except FusionError as exc:
+            raise ValueError(str(exc)) from None
+        return document
+
+    @property
+    def fusion_model(self) -> FusionModel:
+        return FusionModel.from_dict(self.fusion)
+
+
+def write_fused_model(
+    out_dir: str | Path,
+    *,
+    pixel_checkpoint: Path,
+    semantic_adapter: Path,
+    semantic_base_model: str,
+    semantic: SemanticConfig,
+    pixel_inference: InferenceConfig,
+    fusion: FusionModel,
+) -> Path:
+    """Copy both branch folders into `out_dir` with a `model.json`; `out_dir` is replaced
+    whole, so a reader never sees a half-written model."""
+    out_dir = Path(out_dir)
+    info = FusedModelInfo(
+        format=FORMAT,
+        fusion=fusion.to_dict(),
+        semantic_base_model=semantic_base_model,
+        prompt=semantic.prompt,
+        dtype=semantic.dtype,
+        eval_batch_size=semantic.eval_batch_size,
+        pixel_inference=pixel_inference,
+    )
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.writing-{uuid.uuid4().hex}"
+    try:
+        staging.mkdir()
+        for source, name in ((Path(pixel_checkpoint), PIXEL_DIR), (Path(semantic_adapter), SEMANTIC_DIR)):
+            if not source.is_dir():
+                raise FusedModelError(f"{source}: the {name} branch folder does not exist")
+            # copyfile, not copy2: no timestamps or permissions travel with the bytes
+            shutil.copytree(source, staging / name, copy_function=shutil.copyfile)
+        document = json.dumps(info.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+        (staging / INFO).write_text(document, encoding="utf-8")
+        retired = out_dir.parent / f".{out_dir.name}.retired-{uuid.uuid4().hex}"
+        if out_dir.exists():
+            os.replace(out_dir, retired)
+        os.replace(staging, out_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def read_model_info(model_dir: str | Path) -> FusedModelInfo:
+    """The validated `model.json` of `model_dir`."""
+    path = Path(model_dir) / INFO
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FusedModelError(f"{path}: not a fused model folder: cannot read {INFO}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise FusedModelError(f"{path}: not valid JSON: {exc}") from None
+    try:
+        return FusedModelInfo.model_validate(document)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(part) for part in err["loc"]) or "<root>"
+        problem = {"missing": "required key is missing", "extra_forbidden": "unknown key"}.get(err["type"], err["msg"])
+        raise FusedModelError(f"{path}: key '{key}': {problem}") from None

@@ -1,0 +1,92 @@
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from aligngemini.cli import app
+from aligngemini.model_registry import NoRegisteredModel, ResolvedModel
+from tests.fusion.tiny_models import BAD, GOOD, write_detect_folder
+
+KEYS = ["path", "label", "p_fake", "p_semantic", "p_pixel", "model_version", "error"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def asked(fused_project, monkeypatch) -> list[str]:
+    """Registers the session's fused model as v1.2.0 in stage prod; records the asked specs."""
+    specs = []
+
+    def resolve(project, spec="prod"):
+        specs.append(spec)
+        return ResolvedModel("aligngemini-detector", "v1.2.0", fused_project.model_dir)
+
+    monkeypatch.setattr("aligngemini.cli.detect.resolve_model", resolve)
+    return specs
+
+
+def detect(fused_project, *args: str):
+    return CliRunner().invoke(app, ["detect", *args, "--params", str(fused_project.params)])
+
+
+def test_folder_with_bad_files_gives_one_json_line_each_and_exit_1(fused_project, asked, tmp_path):
+    files = write_detect_folder(tmp_path / "inbox" / "nested")
+    result = detect(fused_project, str(tmp_path / "inbox"), "--json", "--model", "v1.2.0")
+    assert result.exit_code == 1, result.output
+    assert asked == ["v1.2.0"]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["path"] for row in rows] == [str(files[name]) for name in sorted(files)]  # recursive, sorted
+    for row in rows:
+        assert list(row) == KEYS and row["model_version"] == "v1.2.0"
+        name = row["path"].rsplit("/", 1)[1]
+        if name in BAD:
+            assert row["label"] is None and row["p_fake"] is None
+            assert row["path"] in row["error"] and BAD[name] in row["error"]
+        else:
+            assert row["error"] is None and row["label"] in ("real", "fake")
+            assert 0 <= row["p_fake"] <= 1 and row["label"] == ("fake" if row["p_fake"] > 0.5 else "real")
+    assert f"{len(GOOD)} of {len(files)} files scored" in result.stderr
+
+
+def test_good_files_only_exit_0_with_a_table(fused_project, asked, tmp_path):
+    files = write_detect_folder(tmp_path / "inbox")
+    result = detect(fused_project, str(tmp_path / "inbox" / "*.png"), str(files["chelsea.jpg"]))
+    assert result.exit_code == 1  # *.png includes tiny.png, small.png and strip.png
+    good = detect(fused_project, *(str(files[name]) for name in GOOD))
+    assert good.exit_code == 0, good.output
+    assert asked == ["prod", "prod"]
+    lines = good.stdout.splitlines()
+    assert lines[0].split() == ["label", "p_fake", "p_sem", "p_pix", "path"]
+    assert [line.split()[-1] for line in lines[1:]] == [str(files[name]) for name in GOOD]
+    assert all(line.split()[0] in ("real", "fake") for line in lines[1:])
+
+
+def test_paths_and_patterns_matching_nothing_get_error_lines(fused_project, asked, tmp_path):
+    files = write_detect_folder(tmp_path / "inbox")
+    missing, pattern = str(tmp_path / "nowhere.png"), str(tmp_path / "inbox" / "**" / "*.webp")
+    result = detect(fused_project, missing, str(files["coffee.png"]), pattern, str(files["coffee.png"]), "--json")
+    assert result.exit_code == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["path"] for row in rows] == [missing, str(files["coffee.png"]), pattern]  # a file given twice is scored once
+    assert "no such file" in rows[0]["error"] and "no such file" in rows[2]["error"]
+    assert rows[1]["error"] is None and rows[1]["label"] in ("real", "fake")
+
+
+def test_no_registered_model_is_a_one_line_error(fused_project, monkeypatch, tmp_path):
+    message = "no version of 'aligngemini-detector' is registered in /x: train and register one with\n`make run`"
+
+    def resolve(project, spec="prod"):
+        raise NoRegisteredModel(message)
+
+    monkeypatch.setattr("aligngemini.cli.detect.resolve_model", resolve)
+    result = detect(fused_project, str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == ["error: " + " ".join(message.split())]
