@@ -140,6 +140,17 @@ def hostile_folder(tmp_path_factory: pytest.TempPathFactory) -> HostileFolder:
 
 
 @pytest.fixture
+def one_torch_thread():
+    """Float results (and timings) do not depend on how many cores the machine lends."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def image_limits() -> ImageLimits:
     """The limits of the default params.yaml, written out so these tests do not move
     when the params file is tuned."""

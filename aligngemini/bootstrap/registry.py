@@ -3,7 +3,6 @@ so later stages load it with the same `from_pretrained` call that takes a hub id
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from dataclasses import dataclass, replace
@@ -14,6 +13,7 @@ import numpy as np
 import torch
 
 from aligngemini.config import BootstrapModel
+from aligngemini.folders import swap_in
 from aligngemini.registry import Registry
 
 
@@ -51,10 +51,4 @@ def build_model(ctx: BuildContext) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if out_dir.exists():
-        retired = out_dir.parent / f"{prefix}retired-{uuid.uuid4().hex}"
-        os.replace(out_dir, retired)
-        os.replace(staging, out_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, out_dir)
+    swap_in(staging, out_dir)

@@ -12,12 +12,12 @@ and then raise `CatalogBusy`. Within one process, a read-only open also fails wh
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -28,6 +28,7 @@ from aligngemini.catalog.shards import rows_to_arrow, shard_files
 LOCK_WAIT_S = 10.0
 _RETRY_EVERY_S = 0.2
 _INCOMING = "_incoming"
+T = TypeVar("T")
 
 # How each table takes a batch of incoming rows so that merging the same batch again
 # changes nothing. A batch is first reduced to one row per key, in a fixed order, so the
@@ -236,14 +237,21 @@ class Catalog:
 
 
 def _connect(db: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    return wait_while_busy(db, lambda: duckdb.connect(str(db), read_only=read_only, config=config))
+
+
+def wait_while_busy(db: Path, open_: Callable[[], T]) -> T:
+    """`open_()` (a connect to or an ATTACH of `db`), retried for `LOCK_WAIT_S` while another
+    connection holds the file; then `CatalogBusy`."""
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
         try:
-            return duckdb.connect(str(db), read_only=read_only, config=config)
-        except (duckdb.IOException, duckdb.ConnectionException) as exc:
-            # IOException "Could not set lock": another process writes. ConnectionException:
-            # this process has the file open with another configuration (e.g. a Catalog).
-            busy = isinstance(exc, duckdb.ConnectionException) or "lock" in str(exc).lower()
+            return open_()
+        except (duckdb.IOException, duckdb.ConnectionException, duckdb.ResourceInUseException) as exc:
+            # IOException "Could not set lock": another process writes. ConnectionException
+            # (connect) or ResourceInUseException (ATTACH): this process has the file open
+            # with another configuration (e.g. a Catalog).
+            busy = not isinstance(exc, duckdb.IOException) or "lock" in str(exc).lower()
             if not busy:
                 raise CatalogError(f"{db}: cannot open the catalog: {exc}") from None
             if time.monotonic() >= deadline:

@@ -5,43 +5,65 @@ A generator's images are the rows it made itself: kind 'generated', its name as
 `generator`, no parent. Dataset-derived copies of them (kind 'generated' too, with a
 transform) and their reconstructions are descendants: a generated image "reaches" a
 dataset version when the version holds it or any image below it. Counts are of distinct
-generated images, never of dataset members.
+generated images, never of dataset members; they come from `dataset_generators`, which
+each merge fills once per dataset version (`db.fill_dataset_generators`).
 
-Every function opens the catalog read-only and closes it before returning; timestamps come
-back as ISO-8601 UTC strings and JSON columns parsed, so the results print as JSON as they are.
+Every function attaches the catalog read-only and detaches it before returning; timestamps
+come back as ISO-8601 UTC strings and JSON columns parsed, so the results print as JSON as
+they are.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from contextlib import closing
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from aligngemini.catalog.db import open_read_only
+from aligngemini.catalog.db import MEMBER_ORIGINS, CatalogNotFound, wait_while_busy
 from aligngemini.errors import AlignGeminiError
 
 MIN_PREFIX = 8
 _HEX = re.compile(r"[0-9a-f]+")
 _ORIGIN = "kind = 'generated' AND parent_sha256 IS NULL"
-# Walking up stops at real images: a photo, its tiles and their copies descend from no
-# generated image, so the walk skips the real half of the pixel dataset after one step.
-_ORIGINS_OF_MEMBERS = f"""
-    WITH RECURSIVE up(sha256, kind, parent_sha256, generator) AS (
-        SELECT sha256, kind, parent_sha256, generator FROM images
-        WHERE sha256 IN (SELECT sha256 FROM dataset_members WHERE list_contains(?, dataset_md5))
-        UNION
-        SELECT p.sha256, p.kind, p.parent_sha256, p.generator
-        FROM up JOIN images AS p ON p.sha256 = up.parent_sha256
-        WHERE up.kind <> 'real'
-    )
-    SELECT generator AS name, count(*) AS images FROM up WHERE {_ORIGIN}
-    GROUP BY generator ORDER BY generator
-"""
+
+
+@cache
+def _host() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()
+
+
+@contextmanager
+def _reading(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on catalog `db`, attached read-only to this process's in-memory DuckDB and
+    detached on exit, so that no lock outlives the call. Waits for a writer, raises
+    `CatalogNotFound` and `CatalogBusy` as `db.open_read_only` does.
+
+    Attaching takes a few ms where a new connection takes tens (every DuckDB instance
+    builds its catalog of built-in functions), a good part of a lineage query's budget.
+    """
+    db = Path(db)
+    if not db.exists():
+        raise CatalogNotFound(f"no catalog at {db} yet: it is created by the first merge of records")
+    alias = f"catalog_{uuid.uuid4().hex}"
+    cursor = _host().cursor()
+    try:
+        wait_while_busy(db, lambda: cursor.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(db)]))
+        try:
+            cursor.execute(f"USE {alias}")
+            yield cursor
+        finally:
+            cursor.execute("USE memory")
+            cursor.execute(f"DETACH {alias}")
+    finally:
+        cursor.close()
 
 
 class LineageNotFound(AlignGeminiError):
@@ -58,7 +80,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[dict]:
     result = con.execute(sql, params or [])
     columns = [column[0] for column in result.description]
     return [{c: _plain(v) for c, v in zip(columns, row)} for row in result.fetchall()]
@@ -74,6 +96,50 @@ def _models_on(con: duckdb.DuckDBPyConnection, md5s: list[str]) -> list[dict]:
         ORDER BY created_at, name, version
         """,
         [md5s, md5s],
+    )
+
+
+def _derived(con: duckdb.DuckDBPyConnection, where: str = "TRUE", params: list | None = None) -> list[dict]:
+    """Rows of `dataset_generators`; none from a catalog older than the table that no writer
+    has opened since."""
+    try:
+        return _rows(con, f"SELECT * FROM dataset_generators WHERE {where}", params)
+    except duckdb.CatalogException:
+        return []
+
+
+# Per version and generator, as the merge fills `dataset_generators`: for the versions a
+# catalog has not filled yet (written before the table, not merged since).
+_WALKED = f"""
+    SELECT dataset, dataset_md5, generator, count(DISTINCT origin) AS images, count(*) AS members
+    FROM ({MEMBER_ORIGINS}) WHERE generator = $generator GROUP BY ALL
+"""
+
+
+def _model_generators(con: duckdb.DuckDBPyConnection, md5s: list[str]) -> list[dict]:
+    """Distinct generated images per generator reaching any of the versions `md5s`.
+
+    Adding up the versions' counts is exact when no generator reaches two of them, which the
+    pipeline guarantees for a model's pair: the pixel dataset holds real images and
+    reconstructions of real images only (`datasets/pixel.py`), so no generated image reaches
+    it. Where a catalog breaks that rule, or a version has no rows yet, the versions'
+    members are walked up instead, which counts each image once.
+    """
+    versions = sorted(set(md5s))
+    rows = _derived(con, "list_contains(?, dataset_md5)", [versions])
+    counts: dict[str, list[int]] = {}
+    for row in rows:
+        if row["generator"] is not None:
+            counts.setdefault(row["generator"], []).append(row["images"])
+    if {row["dataset_md5"] for row in rows} == set(versions) and all(len(c) == 1 for c in counts.values()):
+        return [{"name": name, "images": c[0]} for name, c in sorted(counts.items())]
+    return _rows(
+        con,
+        f"""
+        SELECT generator AS name, count(DISTINCT origin) AS images FROM ({MEMBER_ORIGINS})
+        WHERE origin IS NOT NULL GROUP BY generator ORDER BY generator
+        """,
+        {"versions": versions},
     )
 
 
@@ -108,7 +174,7 @@ def model_lineage(db: Path, version: str, name: str | None = None) -> dict:
     `version` is "v0.0.2" or the GTO tag "name@v0.0.2". Raises `LineageNotFound` for an
     unknown version (listing the known ones), `LineageAmbiguous` when several models have it.
     """
-    with closing(open_read_only(db)) as con:
+    with _reading(db) as con:
         model = _find_model(con, version, name)
         md5s = [model["pixel_dataset_md5"], model["semantic_dataset_md5"]]
         recorded = {
@@ -123,7 +189,7 @@ def model_lineage(db: Path, version: str, name: str | None = None) -> dict:
             {"branch": branch, "md5": md5, "recorded": md5 in recorded, **recorded.get(md5, {"name": branch})}
             for branch, md5 in zip(("pixel", "semantic"), md5s)
         ]
-        generators = _rows(con, _ORIGINS_OF_MEMBERS, [md5s])
+        generators = _model_generators(con, md5s)
         trainings = _rows(
             con,
             """
@@ -151,9 +217,10 @@ def _resolve_sha256(con: duckdb.DuckDBPyConnection, key: str) -> dict:
     prefix = key.strip().lower()
     if len(prefix) < MIN_PREFIX or len(prefix) > 64 or not _HEX.fullmatch(prefix):
         raise LineageNotFound(f"'{key}' is not a sha256 or a prefix of one ({MIN_PREFIX} to 64 hex digits)")
-    # A whole sha256 is a primary-key lookup; a prefix needs a scan (DuckDB's index answers equality only).
-    where = "sha256 = ?" if len(prefix) == 64 else "starts_with(sha256, ?)"
-    found = _rows(con, f"SELECT * FROM images WHERE {where} ORDER BY sha256 LIMIT 2", [prefix])
+    # A whole sha256 is a primary-key lookup (at most one row; ORDER BY would cost a sort);
+    # a prefix needs a scan, as DuckDB's index answers equality only.
+    sql = "sha256 = ?" if len(prefix) == 64 else "starts_with(sha256, ?) ORDER BY sha256 LIMIT 2"
+    found = _rows(con, f"SELECT * FROM images WHERE {sql}", [prefix])
     if not found:
         raise LineageNotFound(f"no image with sha256 '{key}' in the catalog")
     if len(found) > 1:
@@ -206,7 +273,7 @@ def image_lineage(db: Path, sha256: str) -> dict:
 
     `sha256` may be a unique prefix of at least `MIN_PREFIX` hex digits.
     """
-    with closing(open_read_only(db)) as con:
+    with _reading(db) as con:
         image = _resolve_sha256(con, sha256)
         ancestors = _ancestors(con, image)
         descendants = _descendants(con, image["sha256"])
@@ -223,6 +290,29 @@ def image_lineage(db: Path, sha256: str) -> dict:
     return {"image": image, "ancestors": ancestors, "descendants": descendants, "datasets": datasets, "models": models}
 
 
+def _generator_datasets(con: duckdb.DuckDBPyConnection, name: str) -> list[dict]:
+    """Per dataset version, the distinct images of generator `name` reaching it and the
+    members descending from them; oldest version first, unrecorded ones last."""
+    derived = _derived(con)
+    recorded = {(row["name"], row["md5"]): row for row in _rows(con, "SELECT name, md5, rows, created_at FROM datasets")}
+    rows = [row for row in derived if row["generator"] == name]
+    filled = {row["dataset_md5"] for row in derived}
+    unfilled = sorted({md5 for (_, md5), row in recorded.items() if row["rows"] and md5 not in filled})
+    if unfilled:
+        rows += _rows(con, _WALKED, {"versions": unfilled, "generator": name})
+    found = [
+        {
+            "name": row["dataset"],
+            "md5": row["dataset_md5"],
+            "images": row["images"],
+            "members": row["members"],
+            "created_at": recorded.get((row["dataset"], row["dataset_md5"]), {}).get("created_at"),
+        }
+        for row in rows
+    ]
+    return sorted(found, key=lambda d: (d["created_at"] is None, d["created_at"] or "", d["name"], d["md5"]))
+
+
 def generator_lineage(db: Path, name: str, examples: int = 5) -> dict:
     """One generator: its registry row (None if never registered), its images (count,
     first and last created_at, `examples` sha256s), per dataset version the distinct images
@@ -231,13 +321,14 @@ def generator_lineage(db: Path, name: str, examples: int = 5) -> dict:
     Raises `LineageNotFound`, listing the known generators, when the catalog has neither a
     registry row nor an image of `name`.
     """
-    with closing(open_read_only(db)) as con:
+    with _reading(db) as con:
         registered = _rows(con, "SELECT * FROM generators WHERE name = ?", [name])
+        # min_by keeps the first `examples` on a heap instead of sorting all the generator's images.
         (summary,) = _rows(
             con,
             f"""
             SELECT count(*) AS images, min(created_at) AS first_created_at, max(created_at) AS last_created_at,
-                   coalesce(list(sha256 ORDER BY created_at, sha256)[1:?], []) AS examples
+                   coalesce(min_by(sha256, (created_at, sha256), ?), []) AS examples
             FROM images WHERE generator = ? AND {_ORIGIN}
             """,
             [examples, name],
@@ -248,23 +339,7 @@ def generator_lineage(db: Path, name: str, examples: int = 5) -> dict:
             ).fetchall()]  # fmt: skip
             listing = f"known: {', '.join(known)}" if known else "no generator is registered yet"
             raise LineageNotFound(f"no generator '{name}' in the catalog ({listing})")
-        datasets = _rows(
-            con,
-            f"""
-            WITH RECURSIVE down(origin, sha256, depth) AS (
-                SELECT sha256, sha256, 0 FROM images WHERE generator = ? AND {_ORIGIN}
-                UNION ALL
-                SELECT down.origin, c.sha256, down.depth + 1
-                FROM down JOIN images AS c ON c.parent_sha256 = down.sha256 WHERE down.depth < 64
-            )
-            SELECT m.dataset AS name, m.dataset_md5 AS md5, count(DISTINCT down.origin) AS images,
-                   count(*) AS members, d.created_at
-            FROM down JOIN dataset_members AS m USING (sha256)
-            LEFT JOIN datasets AS d ON d.name = m.dataset AND d.md5 = m.dataset_md5
-            GROUP BY ALL ORDER BY d.created_at NULLS LAST, m.dataset, m.dataset_md5
-            """,
-            [name],
-        )
+        datasets = _generator_datasets(con, name)
         models = _models_on(con, [d["md5"] for d in datasets])
     return {
         "generator": registered[0] if registered else None,

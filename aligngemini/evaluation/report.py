@@ -47,6 +47,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
+        os.chmod(temp, 0o644)  # mkstemp's 0600 would keep the report from whoever serves or shares it
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -13,7 +13,6 @@ JSON keys, no timestamps), so DVC sees the same md5.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import uuid
 from pathlib import Path
@@ -23,6 +22,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from aligngemini.config_base import Strict
 from aligngemini.errors import AlignGeminiError
+from aligngemini.folders import swap_in
 from aligngemini.fusion.rules import FusionError, FusionModel
 from aligngemini.pixel.config import InferenceConfig
 from aligngemini.semantic.config import SemanticConfig
@@ -92,11 +92,7 @@ def write_fused_model(
             shutil.copytree(source, staging / name, copy_function=shutil.copyfile)
         document = json.dumps(info.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
         (staging / INFO).write_text(document, encoding="utf-8")
-        retired = out_dir.parent / f".{out_dir.name}.retired-{uuid.uuid4().hex}"
-        if out_dir.exists():
-            os.replace(out_dir, retired)
-        os.replace(staging, out_dir)
-        shutil.rmtree(retired, ignore_errors=True)
+        swap_in(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir

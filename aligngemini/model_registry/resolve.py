@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from dvc.repo.artifacts import Artifacts
 
 from aligngemini.errors import AlignGeminiError
+from aligngemini.folders import swap_in
 from aligngemini.model_registry.tags import RegistryError, stage_version, versions
 
 if TYPE_CHECKING:  # the project's config imports the registry's
@@ -84,6 +85,5 @@ def _install(target: Path, fill) -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         out = Path(scratch) / target.name
         fill(out)
-        shutil.rmtree(target, ignore_errors=True)
-        out.rename(target)
+        swap_in(out, target)
     return target

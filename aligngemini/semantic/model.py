@@ -6,7 +6,6 @@ bootstrap model) or a hub id (`Qwen/Qwen2.5-VL-7B-Instruct`), always through
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from dataclasses import dataclass, replace
@@ -17,6 +16,7 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedModel, ProcessorMixin
 
 from aligngemini.errors import AlignGeminiError
+from aligngemini.folders import swap_in
 from aligngemini.semantic.config import SemanticLoraConfig
 
 REAL, FAKE = "real", "fake"
@@ -98,11 +98,7 @@ def save_adapter(vlm: SemanticVLM, out_dir: str | Path, base_model: str) -> None
     resolved, config.base_model_name_or_path = config.base_model_name_or_path, base_model
     try:
         vlm.model.save_pretrained(staging, safe_serialization=True, save_embedding_layers=False)
-        retired = out_dir.parent / f".{out_dir.name}.retired-{uuid.uuid4().hex}"
-        if out_dir.exists():
-            os.replace(out_dir, retired)
-        os.replace(staging, out_dir)
-        shutil.rmtree(retired, ignore_errors=True)
+        swap_in(staging, out_dir)
     finally:
         config.base_model_name_or_path = resolved
         shutil.rmtree(staging, ignore_errors=True)

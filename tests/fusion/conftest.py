@@ -7,18 +7,14 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-import torch
 
 from aligngemini.config import load_params
 from aligngemini.fusion.config import FusionConfig
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):
     yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from aligngemini.pixel.config import PixelConfig
@@ -100,8 +99,5 @@ def trained(synthetic) -> TrainResult:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):
     yield
-    torch.set_num_threads(previous)

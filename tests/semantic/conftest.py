@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageFilter
 from skimage import data
 
@@ -25,12 +24,8 @@ _PHOTOS = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """Float results (and timings) do not depend on how many cores the machine lends."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):
     yield
-    torch.set_num_threads(threads)
 
 
 def _build(root: Path, name: str, **options: Any) -> Path:
