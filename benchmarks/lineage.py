@@ -53,7 +53,8 @@ def build_catalog(path: Path, total: int) -> float:
     (p0, np_), (t0, nt), (g0, ng) = L["photo"], L["tile"], L["generated"]
     (rt0, nrt), (rg0, nrg), (dr0, ndr), (dt0, ndt) = L["recon_tile"], L["recon_gen"], L["derived_recon"], L["derived_tile"]
     per_gen = ng // GENERATORS
-    con = duckdb.connect(str(path), config={"enable_progress_bar": False})
+    con = duckdb.connect(str(path))
+    con.execute("SET enable_progress_bar = false")
     create_schema(con)
     sha = "sha256('img-' || {})"
     image_columns = "sha256, path, kind, source, parent_sha256, generator, prompt, seed, width, height, transform, source_format, jpeg_quality, created_at, flow_run_id"

@@ -97,7 +97,8 @@ _INSERT_SQL = {
 # Each member of the dataset versions in the list `$versions`, with the generated image it
 # descends from (`origin` and `generator` NULL when none). Walking up stops at real images:
 # a photo, its tiles and their copies descend from no generated image, so the real half of
-# a dataset costs one step. A member has one parent chain, hence at most one origin.
+# a dataset costs one step. A member has one parent chain, hence at most one origin; the
+# depth bound stops a parent cycle.
 MEMBER_ORIGINS = """
     WITH RECURSIVE up(dataset_md5, member, sha256, kind, parent_sha256, generator, depth) AS (
         SELECT m.dataset_md5, m.sha256, i.sha256, i.kind, i.parent_sha256, i.generator, 0

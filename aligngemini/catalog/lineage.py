@@ -323,7 +323,8 @@ def generator_lineage(db: Path, name: str, examples: int = 5) -> dict:
     """
     with _reading(db) as con:
         registered = _rows(con, "SELECT * FROM generators WHERE name = ?", [name])
-        # min_by keeps the first `examples` on a heap instead of sorting all the generator's images.
+        # min_by keeps the first examples on a heap instead of sorting all the generator's
+        # images; it takes n >= 1, so `examples=0` is cut afterwards.
         (summary,) = _rows(
             con,
             f"""
@@ -331,8 +332,9 @@ def generator_lineage(db: Path, name: str, examples: int = 5) -> dict:
                    coalesce(min_by(sha256, (created_at, sha256), ?), []) AS examples
             FROM images WHERE generator = ? AND {_ORIGIN}
             """,
-            [examples, name],
+            [max(examples, 1), name],
         )
+        summary["examples"] = summary["examples"][:examples]
         if not registered and summary["images"] == 0:
             known = [n for (n,) in con.execute(
                 f"SELECT name FROM generators UNION SELECT DISTINCT generator FROM images WHERE {_ORIGIN} ORDER BY 1"

@@ -4,9 +4,11 @@ import hashlib
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from aligngemini.catalog.db import Catalog
+from aligngemini.catalog import db as catalog_db
+from aligngemini.catalog.db import Catalog, CatalogBusy
 from aligngemini.catalog.lineage import LineageAmbiguous, LineageNotFound, generator_lineage, image_lineage, model_lineage
 from aligngemini.catalog.records import (
     DatasetMemberRecord,
@@ -62,9 +64,18 @@ def _at(day: int) -> str:
     return f"2025-03-{day:02d}T10:00:00+00:00"
 
 
-def build_lineage_catalog(db: Path) -> Path:
-    """The small catalog the lineage tests know by heart (see the tables above)."""
-    staging = db.parent / "staging"
+def _model(index: int, version: str, pixel: str, semantic: str, semantic_ckpt: str) -> dict:
+    return ModelRecord(
+        name=MODEL, version=version, commit=f"commit{index}", artifact_md5=f"art{index}", fusion_rule="or",
+        pixel_checkpoint_sha256=PIXEL_CHECKPOINT, semantic_checkpoint_sha256=semantic_ckpt,
+        pixel_dataset_md5=pixel, semantic_dataset_md5=semantic, params_hash="h" * 64,
+        params=json.dumps({"fusion": {"rule": "or"}}), generators=json.dumps(["gen-a", "gen-b"]), git_rev="rev1",
+        metrics=json.dumps({"balanced_accuracy": 0.9 + index / 100}), created_at=_at(26 + index), flow_run_id="run-4",
+    ).to_row()  # fmt: skip
+
+
+def stage_lineage_records(staging: Path) -> None:
+    """Write the shards of the small catalog the lineage tests know by heart (see the tables above)."""
     images = [
         ImageRecord(
             sha256=SHA[name], path=f"data/store/{name}.png", kind=kind, source=generator or "coco",
@@ -94,21 +105,19 @@ def build_lineage_catalog(db: Path) -> Path:
         for branch, ckpt, md5, seconds in trainings
     ])  # fmt: skip
     write_shard(staging, "models", [
-        ModelRecord(
-            name=MODEL, version=version, commit=f"commit{i}", artifact_md5=f"art{i}", fusion_rule="or",
-            pixel_checkpoint_sha256=PIXEL_CHECKPOINT, semantic_checkpoint_sha256=semantic_ckpt,
-            pixel_dataset_md5=pixel, semantic_dataset_md5=semantic, params_hash="h" * 64,
-            params=json.dumps({"fusion": {"rule": "or"}}), generators=json.dumps(["gen-a", "gen-b"]), git_rev="rev1",
-            metrics=json.dumps({"balanced_accuracy": 0.9 + i / 100}), created_at=_at(26 + i), flow_run_id="run-4",
-        ).to_row()
-        for i, (version, (pixel, semantic, semantic_ckpt)) in enumerate(MODELS.items())
+        _model(i, version, pixel, semantic, semantic_ckpt) for i, (version, (pixel, semantic, semantic_ckpt)) in enumerate(MODELS.items())
     ])  # fmt: skip
     write_shard(staging, "model_decisions", [
         ModelDecisionRecord(MODEL, "v0.0.1", "prod", True, "no production yet", None, _at(27), "run-4").to_row(),
         ModelDecisionRecord(MODEL, "v0.0.2", "prod", False, "0.91 does not beat 0.90 by the margin", "v0.0.1", _at(28), "run-5").to_row(),
     ])  # fmt: skip
+
+
+def build_lineage_catalog(db: Path) -> Path:
+    """The small catalog the lineage tests know by heart, merged as the pipeline merges."""
+    stage_lineage_records(db.parent / "staging")
     with Catalog(db) as catalog:
-        catalog.merge_staging(staging)
+        catalog.merge_staging(db.parent / "staging")
     return db
 
 
@@ -237,3 +246,64 @@ def test_registered_generator_without_images(db):
 def test_unknown_generator_lists_the_known_ones(db):
     with pytest.raises(LineageNotFound, match="no generator 'gen-z'.*known: gen-a, gen-b, gen-c, gen-d, gen-e"):
         generator_lineage(db, "gen-z")
+
+
+# What the merge derives: (md5, generator, distinct generated images, members) per version.
+DATASET_GENERATORS = [
+    ("p1" * 16, None, 0, 5),
+    ("s1" * 16, None, 0, 1), ("s1" * 16, "gen-a", 2, 3), ("s1" * 16, "gen-b", 1, 1),
+    ("s2" * 16, None, 0, 1), ("s2" * 16, "gen-b", 1, 1), ("s2" * 16, "gen-c", 1, 1),
+]  # fmt: skip
+
+
+def _dataset_generators(db: Path) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "SELECT dataset_md5, generator, images, members FROM dataset_generators ORDER BY ALL NULLS FIRST"
+        ).fetchall()
+
+
+def _merge(db: Path, staging: Path) -> dict[str, int]:
+    with Catalog(db) as catalog:
+        return catalog.merge_staging(staging)
+
+
+def test_merge_fills_dataset_generators_once(tmp_path):
+    db = build_lineage_catalog(tmp_path / "catalog.duckdb")
+    assert _dataset_generators(db) == DATASET_GENERATORS
+    stage_lineage_records(tmp_path / "staging")
+    _merge(db, tmp_path / "staging")  # the same shards again
+    _merge(db, tmp_path / "staging")  # nothing staged
+    assert _dataset_generators(db) == DATASET_GENERATORS
+
+
+@pytest.mark.parametrize("older", ["DROP TABLE dataset_generators", "DELETE FROM dataset_generators"])
+def test_catalog_from_before_the_derived_table_answers_the_same_and_is_filled_at_the_next_merge(db, tmp_path, older):
+    old = build_lineage_catalog(tmp_path / "catalog.duckdb")
+    with duckdb.connect(str(old)) as con:
+        con.execute(older)
+    for query in (lambda at: model_lineage(at, "v0.0.1"), lambda at: model_lineage(at, "v0.0.2"),
+                  lambda at: generator_lineage(at, "gen-a"), lambda at: generator_lineage(at, "gen-b")):  # fmt: skip
+        assert query(old) == query(db)
+    _merge(old, tmp_path / "nothing-staged")
+    assert _dataset_generators(old) == DATASET_GENERATORS
+
+
+def test_a_generator_reaching_both_datasets_of_a_model_counts_each_image_once(tmp_path):
+    db = build_lineage_catalog(tmp_path / "catalog.duckdb")
+    # Against the pipeline's rule (a pixel dataset holds no generated image): b1 reaches s1 and s2.
+    write_shard(tmp_path / "staging", "models", [_model(3, "v0.0.3", "s1" * 16, "s2" * 16, "cs2" * 20)])
+    _merge(db, tmp_path / "staging")
+    assert model_lineage(db, "v0.0.3")["generators"] == [
+        {"name": "gen-a", "images": 2}, {"name": "gen-b", "images": 1}, {"name": "gen-c", "images": 1},
+    ]  # fmt: skip
+
+
+def test_lineage_holds_no_lock_after_returning_and_waits_for_a_writer(tmp_path, monkeypatch):
+    db = build_lineage_catalog(tmp_path / "catalog.duckdb")
+    model_lineage(db, "v0.0.1")
+    monkeypatch.setattr(catalog_db, "LOCK_WAIT_S", 0.3)
+    with Catalog(db):
+        with pytest.raises(CatalogBusy, match="in use"):
+            image_lineage(db, SHA["a1"])
+    assert image_lineage(db, SHA["a1"])["image"]["generator"] == "gen-a"
