@@ -7,7 +7,7 @@ result: generate and reconstruct add only the missing images (their outputs pers
 datasets are rebuilt and validated, both branches retrain, and the candidate is evaluated,
 registered and put through the promotion gate (`flows/register.py`).
 
-    python -m flows.retrain [--params params.yaml]     (prints the summary as JSON)
+    python -m flows.retrain [--params params.yaml]     (prints the summary as one JSON line)
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def retrain(params_path: str = "params.yaml") -> dict:
 
 
 def main() -> None:
-    print(json.dumps(retrain(params_path=params_parser(__doc__).parse_args().params), indent=2))
+    print(json.dumps(retrain(params_path=params_parser(__doc__).parse_args().params)))
 
 
 if __name__ == "__main__":

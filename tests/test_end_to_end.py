@@ -28,8 +28,10 @@ def _counts(root, env) -> dict[str, int]:
 
 
 def _retrain(root, env) -> dict:
-    out = run([sys.executable, "-m", "flows.retrain"], root, env)
-    return json.loads(out[out.index("{") : out.rindex("}") + 1])
+    proc = subprocess.run([sys.executable, "-m", "flows.retrain"], cwd=root, env=env, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    (summary,) = [line for line in proc.stdout.splitlines() if line.startswith('{"trained"')]
+    return json.loads(summary)
 
 
 @pytest.fixture(scope="module")
