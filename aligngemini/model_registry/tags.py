@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from gto import api as gto
+from gto.exceptions import ArtifactNotFound
 
 from aligngemini.errors import AlignGeminiError
 
@@ -68,7 +69,10 @@ def assign(root: Path, name: str, version: str, stage: str, author: str, email: 
 def versions(root: Path, name: str) -> list[dict]:
     """Registered versions of `name`, newest first: version, commit, created_at, stages."""
     require_git(root)
-    shown = gto.show(str(root), name, registered_only=True, assignments_per_version=-1, versions_per_stage=-1)
+    try:
+        shown = gto.show(str(root), name, registered_only=True, assignments_per_version=-1, versions_per_stage=-1)
+    except ArtifactNotFound:  # no tag of it yet
+        return []
     return [
         {
             "version": v["version"],
@@ -83,7 +87,10 @@ def versions(root: Path, name: str) -> list[dict]:
 def stage_version(root: Path, name: str, stage: str) -> str | None:
     """The version currently in `stage` (the latest assignment wins), or None."""
     require_git(root)
-    found = gto.find_versions_in_stage(str(root), name, stage)
+    try:
+        found = gto.find_versions_in_stage(str(root), name, stage)
+    except ArtifactNotFound:
+        return None
     if not found:
         return None
     return found[0].version if isinstance(found, list) else found.version

@@ -116,11 +116,11 @@ def test_registry_promotes_a_better_candidate_and_refuses_a_worse_one(evaluated,
     (latest, *_) = decisions(project.catalog, name, "v0.0.1")
     assert not latest["promoted"] and latest["baseline_version"] == "v0.0.2" and "refused" in latest["reason"]
 
-    listed = json.loads(runner.invoke(app, ["models", "list", "--json", "--params", str(registry_project)]).output)
+    listed = json.loads(runner.invoke(app, ["models", "list", "--json", "--params", str(registry_project)]).stdout)
     assert [(v["version"], "prod" in v["stages"]) for v in listed] == [("v0.0.2", True), ("v0.0.1", False)]
     assert [v["version"] for v in versions(project.root, name)] == ["v0.0.2", "v0.0.1"]
 
-    shown = json.loads(runner.invoke(app, ["models", "show", "prod", "--json", "--params", str(registry_project)]).output)
+    shown = json.loads(runner.invoke(app, ["models", "show", "prod", "--json", "--params", str(registry_project)]).stdout)
     recorded = {t["branch"]: t for t in trainings(project.catalog)}
     assert shown["version"] == "v0.0.2" and shown["fusion_rule"] == best
     assert shown["pixel_dataset_md5"] == recorded["pixel"]["dataset_md5"]
@@ -131,4 +131,4 @@ def test_registry_promotes_a_better_candidate_and_refuses_a_worse_one(evaluated,
     image = next((project.data_root / "generated").rglob("*.png"))
     detected = runner.invoke(app, ["detect", str(image), "--json", "--params", str(registry_project)])
     assert detected.exit_code == 0, detected.output
-    assert json.loads(detected.output)["model_version"] == "v0.0.2"
+    assert json.loads(detected.stdout)["model_version"] == "v0.0.2"
