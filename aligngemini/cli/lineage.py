@@ -41,7 +41,8 @@ def model(
     m = found["model"]
     typer.echo(f"model {m['tag']}  commit {m['commit'][:12]}  artifact md5 {m['artifact_md5']}  fusion {m['fusion_rule']}")
     typer.echo(f"  git rev {m['git_rev'] or '-'}  params hash {m['params_hash'][:12]}  created {m['created_at']}")
-    typer.echo("  metrics: " + ", ".join(f"{k}={v}" for k, v in m["metrics"].items()))
+    fused = {name: sets.get("clean", {}).get("fused", {}) for name, sets in m["metrics"].get("sets", {}).items()}
+    typer.echo("  fused balanced accuracy (clean): " + ", ".join(f"{name} {f.get('balanced_accuracy')}" for name, f in fused.items()))
     typer.echo("datasets:")
     for d in found["datasets"]:
         state = ("valid" if d["validation_success"] else "INVALID") if d["recorded"] else "not recorded"

@@ -67,18 +67,21 @@ def assign(root: Path, name: str, version: str, stage: str, author: str, email: 
 
 
 def versions(root: Path, name: str) -> list[dict]:
-    """Registered versions of `name`, newest first: version, commit, created_at, stages."""
+    """Registered versions of `name`, newest first: version, commit, created_at, and the
+    stages it holds now (a stage belongs to the version assigned to it last)."""
     require_git(root)
     try:
         shown = gto.show(str(root), name, registered_only=True, assignments_per_version=-1, versions_per_stage=-1)
     except ArtifactNotFound:  # no tag of it yet
         return []
+    stages = {s["stage"] for v in shown for s in v["stages"]}
+    holders = {stage: stage_version(root, name, stage) for stage in sorted(stages)}
     return [
         {
             "version": v["version"],
             "commit": v["commit_hexsha"],
             "created_at": v["created_at"],
-            "stages": sorted({s["stage"] for s in v["stages"] if s["is_active"]}),
+            "stages": [stage for stage, holder in holders.items() if holder == v["version"]],
         }
         for v in shown
     ]

@@ -36,6 +36,8 @@ def test_versions_and_stages_start_empty_then_follow_the_tags(repo):
     assert tags.register(repo, NAME, second, WHO, EMAIL) == "v0.0.2"
     assert [v["version"] for v in tags.versions(repo, NAME)] == ["v0.0.2", "v0.0.1"]
     assert tags.stage_version(repo, NAME, "prod") == "v0.0.1"
+    tags.assign(repo, NAME, "v0.0.2", "prod", WHO, EMAIL)
+    assert [(v["version"], v["stages"]) for v in tags.versions(repo, NAME)] == [("v0.0.2", ["prod"]), ("v0.0.1", [])]
     assert f"{NAME}@v0.0.2" in _git(repo, "tag")
 
 
