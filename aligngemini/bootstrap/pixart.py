@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 from diffusers import PixArtAlphaPipeline, PixArtTransformer2DModel
-from transformers import T5Config, T5EncoderModel
+from transformers import T5EncoderModel
 
 from aligngemini.bootstrap.latent_diffusion import (
     Conditioning,
@@ -22,6 +22,7 @@ from aligngemini.bootstrap.latent_diffusion import (
     train_latent_denoiser,
 )
 from aligngemini.bootstrap.registry import BUILDERS, BuildContext
+from aligngemini.bootstrap.text_encoders import t5_config
 from aligngemini.bootstrap.vocab import t5_tokenizer
 
 MAX_TOKENS = 120  # the pipeline's default max_sequence_length
@@ -34,20 +35,7 @@ def build_pixart(ctx: BuildContext) -> None:
     vae = load_vae(ctx)
     tokenizer = t5_tokenizer(ctx.prompts, MAX_TOKENS)
     text_width = options.get("text_width", 32)
-    text_encoder = T5EncoderModel(
-        T5Config(
-            vocab_size=len(tokenizer),
-            d_model=text_width,
-            d_kv=text_width // 2,
-            d_ff=2 * text_width,
-            num_layers=2,
-            num_heads=2,
-            relative_attention_num_buckets=8,
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            decoder_start_token_id=tokenizer.pad_token_id,
-        )
-    )
+    text_encoder = T5EncoderModel(t5_config(tokenizer, text_width))
     width = options.get("width", 64)
     transformer = PixArtTransformer2DModel(
         num_attention_heads=width // _HEAD_DIM,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 from diffusers import StableDiffusionPipeline, UNet2DConditionModel
-from transformers import CLIPTextConfig, CLIPTextModel
+from transformers import CLIPTextModel
 
 from aligngemini.bootstrap.latent_diffusion import (
     Conditioning,
@@ -18,30 +18,17 @@ from aligngemini.bootstrap.latent_diffusion import (
     train_latent_denoiser,
 )
 from aligngemini.bootstrap.registry import BUILDERS, BuildContext
+from aligngemini.bootstrap.text_encoders import CLIP_MAX_TOKENS, clip_text_config
 from aligngemini.bootstrap.vocab import clip_tokenizer
-
-MAX_TOKENS = 77  # CLIP's context length, which the pipeline pads every prompt to
 
 
 @BUILDERS.register("stable_diffusion")
 def build_stable_diffusion(ctx: BuildContext) -> None:
     options = ctx.spec.options
     vae = load_vae(ctx)
-    tokenizer = clip_tokenizer(ctx.prompts, MAX_TOKENS)
+    tokenizer = clip_tokenizer(ctx.prompts, CLIP_MAX_TOKENS)
     text_width = options.get("text_width", 32)
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=text_width,
-            intermediate_size=2 * text_width,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=MAX_TOKENS,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    )
+    text_encoder = CLIPTextModel(clip_text_config(tokenizer, text_width))
     channels = tuple(options.get("block_out_channels", (32, 64)))
     unet = UNet2DConditionModel(
         sample_size=latent_side(ctx, vae),

@@ -1,5 +1,5 @@
-"""Tiny text encoder configs for the builders whose pipelines take two of them
-(`stable_diffusion_xl`, `flux`), sized to the locally built tokenizers."""
+"""Tiny text encoder configs of the text-conditioned builders, sized to the locally built
+tokenizers."""
 
 from __future__ import annotations
 
