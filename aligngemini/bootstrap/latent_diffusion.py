@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler
+from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 
 from aligngemini.bootstrap.data import CropSampler
 from aligngemini.bootstrap.diffusion import ddim_scheduler, denoising_loss
@@ -40,6 +40,26 @@ def load_vae(ctx: BuildContext) -> AutoencoderKL:
 def latent_side(ctx: BuildContext, vae: AutoencoderKL) -> int:
     """Side of the latent grid at the spec's resolution (the VAE halves it between blocks)."""
     return ctx.spec.resolution // 2 ** (len(vae.config.block_out_channels) - 1)
+
+
+def text_unet(ctx: BuildContext, vae: AutoencoderKL, cross_attention_dim: int, **extra) -> UNet2DConditionModel:
+    """The small text-conditioned latent UNet of the Stable Diffusion builders (`extra`: the
+    SDXL conditioning keys); `block_out_channels` comes from the spec's options."""
+    channels = tuple(ctx.spec.options.get("block_out_channels", (32, 64)))
+    return UNet2DConditionModel(
+        sample_size=latent_side(ctx, vae),
+        in_channels=vae.config.latent_channels,
+        out_channels=vae.config.latent_channels,
+        block_out_channels=channels,
+        # cross-attention only at the coarsest level (and the mid block): cheap on a CPU
+        down_block_types=("DownBlock2D",) * (len(channels) - 1) + ("CrossAttnDownBlock2D",),
+        up_block_types=("CrossAttnUpBlock2D",) + ("UpBlock2D",) * (len(channels) - 1),
+        layers_per_block=1,
+        cross_attention_dim=cross_attention_dim,
+        attention_head_dim=8,
+        norm_num_groups=8,
+        **extra,
+    )
 
 
 def latent_scheduler() -> DDIMScheduler:

@@ -7,14 +7,14 @@ Options: `vae` (required: name of the built autoencoder), `block_out_channels` (
 from __future__ import annotations
 
 import torch
-from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+from diffusers import StableDiffusionPipeline
 from transformers import CLIPTextModel
 
 from aligngemini.bootstrap.latent_diffusion import (
     Conditioning,
     latent_scheduler,
-    latent_side,
     load_vae,
+    text_unet,
     train_latent_denoiser,
 )
 from aligngemini.bootstrap.registry import BUILDERS, BuildContext
@@ -29,20 +29,7 @@ def build_stable_diffusion(ctx: BuildContext) -> None:
     tokenizer = clip_tokenizer(ctx.prompts, CLIP_MAX_TOKENS)
     text_width = options.get("text_width", 32)
     text_encoder = CLIPTextModel(clip_text_config(tokenizer, text_width))
-    channels = tuple(options.get("block_out_channels", (32, 64)))
-    unet = UNet2DConditionModel(
-        sample_size=latent_side(ctx, vae),
-        in_channels=vae.config.latent_channels,
-        out_channels=vae.config.latent_channels,
-        block_out_channels=channels,
-        # cross-attention only at the coarsest level (and the mid block): cheap on a CPU
-        down_block_types=("DownBlock2D",) * (len(channels) - 1) + ("CrossAttnDownBlock2D",),
-        up_block_types=("CrossAttnUpBlock2D",) + ("UpBlock2D",) * (len(channels) - 1),
-        layers_per_block=1,
-        cross_attention_dim=text_width,
-        attention_head_dim=8,
-        norm_num_groups=8,
-    )
+    unet = text_unet(ctx, vae, cross_attention_dim=text_width)
     scheduler = latent_scheduler()
     pipe = StableDiffusionPipeline(
         vae=vae,

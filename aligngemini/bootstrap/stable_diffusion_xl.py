@@ -11,14 +11,14 @@ Options: `vae` (required: name of the built autoencoder), `block_out_channels` (
 from __future__ import annotations
 
 import torch
-from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+from diffusers import StableDiffusionXLPipeline
 from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
 from aligngemini.bootstrap.latent_diffusion import (
     Conditioning,
     latent_scheduler,
-    latent_side,
     load_vae,
+    text_unet,
     train_latent_denoiser,
 )
 from aligngemini.bootstrap.registry import BUILDERS, BuildContext
@@ -36,24 +36,14 @@ def build_stable_diffusion_xl(ctx: BuildContext) -> None:
     text_width = options.get("text_width", 32)
     text_encoder = CLIPTextModel(clip_text_config(tokenizer, text_width))
     text_encoder_2 = CLIPTextModelWithProjection(clip_text_config(tokenizer, text_width, projection_dim=text_width))
-    channels = tuple(options.get("block_out_channels", (32, 64)))
-    unet = UNet2DConditionModel(
-        sample_size=latent_side(ctx, vae),
-        in_channels=vae.config.latent_channels,
-        out_channels=vae.config.latent_channels,
-        block_out_channels=channels,
-        # cross-attention only at the coarsest level (and the mid block): cheap on a CPU
-        down_block_types=("DownBlock2D",) * (len(channels) - 1) + ("CrossAttnDownBlock2D",),
-        up_block_types=("CrossAttnUpBlock2D",) + ("UpBlock2D",) * (len(channels) - 1),
-        layers_per_block=1,
+    unet = text_unet(
+        ctx, vae,
         cross_attention_dim=2 * text_width,  # both encoders' hidden states, concatenated
-        attention_head_dim=8,
-        norm_num_groups=8,
         use_linear_projection=True,
         addition_embed_type="text_time",
         addition_time_embed_dim=_TIME_EMBED_DIM,
         projection_class_embeddings_input_dim=6 * _TIME_EMBED_DIM + text_width,
-    )
+    )  # fmt: skip
     scheduler = latent_scheduler()
     pipe = StableDiffusionXLPipeline(
         vae=vae,
