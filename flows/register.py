@@ -20,12 +20,24 @@ from prefect import flow, get_run_logger
 
 from aligngemini.catalog.models import version_with_artifact
 from aligngemini.datasets.version import dvc_md5
+from aligngemini.model_registry.gate import CLEAN
+from aligngemini.model_registry.resolve import resolve_model
 from aligngemini.model_registry.tags import require_git, stage_version
 from aligngemini.project import Project
 from aligngemini.training_outputs import write_metrics
 from flows.cli_args import run_with_params
 from tasks.catalog import merge_catalog
-from tasks.registry import gate, register_candidate, score_baseline
+from tasks.evaluate import load_detector, score_images, select_images
+from tasks.registry import baseline_metrics, gate, register_candidate
+
+
+def _production_metrics(project: Project, version: str) -> dict:
+    """`version` scored again, with the evaluation's own tasks, on the clean images the
+    candidate was evaluated on."""
+    detector = load_detector(project, resolve_model(project, version).path)
+    images = [image for image in select_images(project) if image.split != "val"]
+    scores, _ = score_images(project, detector, images, [(CLEAN, None)])
+    return baseline_metrics(project, detector, scores)
 
 
 @flow(name="register")
@@ -37,15 +49,16 @@ def register(params_path: str = "params.yaml") -> dict:
     merge_catalog(project.catalog, project.staging)
     fused = project.path(config.path)
     metrics = json.loads((project.reports / "evaluation" / "metrics.json").read_text())
-    known = version_with_artifact(project.catalog, config.artifact, dvc_md5(fused))
+    artifact_md5 = dvc_md5(fused)
+    known = version_with_artifact(project.catalog, config.artifact, artifact_md5)
     if known is not None:
         get_run_logger().info("this fused model is already registered as %s@%s: nothing to do", config.artifact, known)
         summary = {"version": known, "registered": False, "promoted": None, "reason": "already registered"}
     else:
-        record = register_candidate(project, fused, metrics)
+        record = register_candidate(project, fused, artifact_md5, metrics)
         merge_catalog(project.catalog, project.staging)
         baseline_version = stage_version(project.root, config.artifact, config.gate.stage)
-        baseline = score_baseline(project, baseline_version) if baseline_version else None
+        baseline = _production_metrics(project, baseline_version) if baseline_version else None
         decision = gate(project, record.version, metrics, baseline, baseline_version)
         merge_catalog(project.catalog, project.staging)
         summary = {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aligngemini.catalog.models import trained_generators, training_of
 from aligngemini.catalog.records import ModelDecisionRecord, ModelRecord
-from aligngemini.datasets.version import dvc_md5, git_rev, params_hash
+from aligngemini.datasets.version import git_rev, params_hash
 from aligngemini.model_registry import tags
 from aligngemini.model_registry.tags import RegistryError
 from aligngemini.project import Project
@@ -20,9 +20,9 @@ BRANCHES = ("pixel", "semantic")
 
 
 def register_version(
-    project: Project, fused_dir: Path, fusion_rule: str, metrics: Mapping, *, created_at: str, flow_run_id: str | None
+    project: Project, fused_dir: Path, artifact_md5: str, fusion_rule: str, metrics: Mapping, *, created_at: str, flow_run_id: str | None
 ) -> ModelRecord:
-    """Tag a version commit for the fused model in `fused_dir` (GTO), give it the candidate
+    """Tag a version commit for the fused model in `fused_dir` (DVC md5 `artifact_md5`; GTO), give it the candidate
     stage, and return its catalog row. Each branch checkpoint must come from a recorded
     training: that is how the version is tied to its dataset versions."""
     config = project.params.registry
@@ -40,7 +40,7 @@ def register_version(
     version = tags.register(project.root, config.artifact, commit, config.author, config.author_email)
     tags.assign(project.root, config.artifact, version, config.gate.candidate_stage, config.author, config.author_email)
     return ModelRecord(
-        name=config.artifact, version=version, commit=commit, artifact_md5=dvc_md5(fused_dir), fusion_rule=fusion_rule,
+        name=config.artifact, version=version, commit=commit, artifact_md5=artifact_md5, fusion_rule=fusion_rule,
         pixel_checkpoint_sha256=checkpoints["pixel"], semantic_checkpoint_sha256=checkpoints["semantic"],
         pixel_dataset_md5=trainings["pixel"]["dataset_md5"], semantic_dataset_md5=trainings["semantic"]["dataset_md5"],
         params_hash=params_hash(project.params, MODEL_SECTIONS),
