@@ -74,6 +74,7 @@ class GeneratorEntry(Strict):
     guidance: float = Field(ge=0, description="Classifier-free guidance scale (ignored by unconditional pipelines).")
     resolution: int = Field(gt=0, multiple_of=8, description="Output side in pixels.")
     seed: int = Field(description="Base seed; each (prompt, replicate) derives its own seed from it.")
+    family: str | None = Field(default=None, description="Generator family the held-out evaluation reports it under (e.g. 'latent-unet', 'pixel-ddpm'); None: its own name.")
 
 
 class TaskRunnerConfig(Strict):
@@ -101,20 +102,52 @@ class GenerationConfig(Strict):
     task_runner: TaskRunnerConfig
 
 
+class ReconstructorEntry(Strict):
+    name: str = Field(description="Unique reconstructor name, recorded as the `source` of every reconstruction it makes and as the pixel dataset's fake 'generator'.")
+    family: str = Field(description="Decoder family (e.g. 'kl', 'vq', 'taesd', 'dc'): the unit a leave-one-family-out evaluation holds out, so reconstructors of one family are held out together.")
+    kind: str = Field(description="Registered autoencoder kind (aligngemini.reconstruction.autoencoders.AUTOENCODERS): 'autoencoder_kl', 'vq_model', 'autoencoder_tiny' or 'autoencoder_dc'; names the diffusers class that loads `model`.")
+    model: str = Field(description="Local directory (relative to the project root) or hub id given to from_pretrained.")
+    subfolder: str | None = Field(default=None, description="Subfolder of `model` holding the autoencoder (e.g. 'vae' for a whole Stable Diffusion repo).")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: str) -> str:
+        # the name is written into transform strings such as "resize(64)+vae(name)"
+        if not name or any(char in name for char in "()+"):
+            raise ValueError(f"reconstructor name {name!r} must be non-empty without '(', ')' or '+'")
+        return name
+
+
 class ReconstructionConfig(Strict):
-    name: str = Field(description="Name recorded as the reconstructor of every reconstruction (the pixel dataset's fake 'generator').")
-    model: str = Field(description="AutoencoderKL: local directory (relative to the project root) or hub id given to from_pretrained.")
-    subfolder: str | None = Field(default=None, description="Subfolder of `model` holding the VAE (e.g. 'vae' for a whole Stable Diffusion repo).")
+    reconstructors: list[ReconstructorEntry] = Field(min_length=1, description="The reconstructor registry: the decoder families the pixel dataset's fakes come from. Adding a reconstructor is adding an entry; each real tile is reconstructed by one training reconstructor drawn per tile (rendezvous hashing on the tile's sha256, so an added entry takes over only its share of tiles).")
+    semantic_reconstructor: str = Field(description="The reconstructor that both sides of the semantic dataset go through (resized to semantic_size), so they share one decoder's traces.")
     batch_size: int = Field(gt=0, description="Images per encode/decode call; calls are padded to this size so results never depend on batching.")
     batches_per_task: int = Field(gt=0, description="Encode/decode calls one Prefect task makes in turn (fewer, longer tasks cost less orchestration).")
-    seed: int = Field(description="Base seed of the latent samples; each image derives its own from its sha256.")
+    seed: int = Field(description="Base seed of the latent samples (each image derives its own from its sha256) and of the per-tile reconstructor draw.")
     semantic_size: int = Field(gt=0, multiple_of=8, description="Side that real and generated images are resized to before the reconstruction used by the semantic dataset.")
     threads: int = Field(gt=0, description="torch intra-op threads.")
     task_runner: TaskRunnerConfig
 
+    @model_validator(mode="after")
+    def _known_names(self) -> "ReconstructionConfig":
+        names = [entry.name for entry in self.reconstructors]
+        dupes = sorted({name for name in names if names.count(name) > 1})
+        if dupes:
+            raise ValueError(f"reconstructor names must be unique, repeated: {', '.join(dupes)}")
+        if self.semantic_reconstructor not in names:
+            raise ValueError(f"semantic_reconstructor '{self.semantic_reconstructor}' is not a reconstructor (listed: {', '.join(names)})")
+        return self
+
+    def reconstructor(self, name: str) -> ReconstructorEntry:
+        for entry in self.reconstructors:
+            if entry.name == name:
+                return entry
+        raise KeyError(name)
+
 
 class PixelDatasetConfig(Strict):
-    jpeg_align: bool = Field(description="JPEG-compress the fake at its real partner's quality when the partner came from a JPEG.")
+    jpeg_align_probability: float = Field(ge=0, le=1, description="Chance (drawn per pair) that the fake is JPEG-compressed at its real partner's quality when the partner came from a JPEG (DDA: 0.5, so JPEG traces are no cue either way).")
+    sharpness_tolerance: float | None = Field(default=None, ge=0, description="Sharpness matching: when the members' mean |Laplacian| differ by more than this relative amount, the sharper one is blurred to meet the other (aligngemini.datasets.sharpness), so blur is no shortcut; None: off.")
     resample_probability: float = Field(ge=0, le=1, description="Share of pairs resampled (down then up), identically for both members.")
     resample_down: tuple[float, float] = Field(description="Range of the down-scaling factor (DDA: 0.2-1.0).")
     resample_up: tuple[float, float] = Field(description="Range of the up-scaling factor applied after it (DDA: 1.0-3.5).")
@@ -129,6 +162,7 @@ class DatasetsConfig(Strict):
     seed: int = Field(description="Seed of the split assignment and of every dataset-building draw.")
     split_fractions: dict[Literal["train", "val", "test"], float] = Field(description="Share of groups per split; must sum to 1.")
     heldout_generators: list[str] = Field(description="Generators whose images only go to the 'heldout' split (leave-one-generator-out test).")
+    heldout_reconstructors: list[str] = Field(description="Reconstructors no branch trains on (leave-one-family-out test): they reconstruct only the test split's real tiles, which the evaluation pairs with those tiles. Every reconstructor of a held-out one's family must be held out too.")
     pixel: PixelDatasetConfig
     semantic: SemanticDatasetConfig
 
@@ -143,6 +177,10 @@ class ValidationConfig(Strict):
     balance_tolerance: float = Field(ge=0, le=0.5, description="Allowed |share of reals - 0.5| per split.")
     min_side: int = Field(gt=0, description="Smallest allowed width/height of a sample.")
     max_side: int = Field(gt=0, description="Largest allowed width/height of a sample.")
+    shortcut_margin: float = Field(ge=0, le=0.5, description="Shortcut check of the pixel dataset: each simple image statistic (aligngemini/datasets/shortcuts.py) must tell reals from fakes no better than chance plus this, i.e. its single-statistic AUROC lies within 0.5 +- margin.")
+    shortcut_max_pairs: int | None = Field(gt=0, description="Shortcut check: measure a seeded sample of at most this many complete pixel pairs (every image is decoded, so this bounds the cost); null measures every pair.")
+    shortcut_splits: list[Literal["train", "val", "test", "heldout"]] = Field(min_length=1, description="Shortcut check: the splits whose pairs are measured.")
+    shortcut_seed: int = Field(description="Shortcut check: seed of the sample of pairs.")
 
 
 class RetrainConfig(Strict):
@@ -190,7 +228,26 @@ class Params(Strict):
         unknown = sorted(set(self.datasets.heldout_generators) - {g.name for g in self.generators})
         if unknown:
             raise ValueError(f"datasets.heldout_generators names unknown generators: {', '.join(unknown)}")
+        self._check_heldout_reconstructors()
         return self
+
+    def _check_heldout_reconstructors(self) -> None:
+        entries = {entry.name: entry for entry in self.reconstruction.reconstructors}
+        heldout = set(self.datasets.heldout_reconstructors)
+        unknown = sorted(heldout - set(entries))
+        if unknown:
+            raise ValueError(f"datasets.heldout_reconstructors names unknown reconstructors: {', '.join(unknown)}")
+        if heldout == set(entries):
+            raise ValueError("datasets.heldout_reconstructors holds out every reconstructor: the pixel expert would have no fakes to train on")
+        families = {entries[name].family for name in heldout}
+        leaking = sorted(name for name, entry in entries.items() if entry.family in families and name not in heldout)
+        if leaking:
+            raise ValueError(f"datasets.heldout_reconstructors: {', '.join(leaking)} share a held-out family but are trained on; hold them out too")
+
+    def training_reconstructors(self) -> list[str]:
+        """The reconstructors the pixel dataset's fakes come from (not held out), in params order."""
+        heldout = set(self.datasets.heldout_reconstructors)
+        return [entry.name for entry in self.reconstruction.reconstructors if entry.name not in heldout]
 
     def generator(self, name: str) -> GeneratorEntry:
         for entry in self.generators:

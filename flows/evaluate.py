@@ -1,13 +1,16 @@
 """Evaluate flow: fits every fusion rule on the validation images, scores each branch alone
-and every fusion of the two on the test images, the held-out generators' images
-(leave-one-generator-out) and the robustness grid of `evaluation.perturbations`, then
-writes the fused model of the chosen rule (`fusion.rule`) for the register stage.
+and every fusion of the two on the held-out families (reconstructors and generators no
+branch trained on), the in-distribution test images and the robustness grid of
+`evaluation.perturbations`, then writes the fused model of the chosen rule (`fusion.rule`)
+for the register stage. It trains nothing.
 
-Images are the raw real tiles and generated images of the datasets' own split plan
-(`aligngemini.evaluation.images`). Writes:
+Images are the raw real tiles, generated images and held-out reconstructions of the
+datasets' own split plan, matched in size and JPEG history (`aligngemini.evaluation.images`).
+Writes:
 - `models/fused/`: both branch checkpoints and the fitted fusion (`registry.path`);
-- `reports/evaluation/metrics.json` (DVC metrics): set -> condition -> detector -> metrics,
-  per generator, the fitted fusion models;
+- `reports/evaluation/metrics.json` (DVC metrics), generalisation first: held-out family ->
+  condition -> detector -> metrics; then set -> condition -> detector -> metrics, per
+  generator, how images were matched, the fitted fusion models;
 - `reports/evaluation/roc.csv` and `generators.csv` (DVC plots);
 - `reports/evaluation/html/report.html` with its PNG figures;
 - a Prefect table artifact `evaluation-ablation` (each detector on test and held-out).
@@ -52,9 +55,9 @@ def evaluate(params_path: str = "params.yaml") -> dict:
     project = Project.load(params_path)
     params = project.params
     torch.set_num_threads(params.evaluation.threads)
-    images = select_images(project)
-    val = [image for image in images if image.split == "val"]
-    evaluated = [image for image in images if image.split != "val"]
+    selection = select_images(project)
+    val = [image for image in selection.images if image.split == "val"]
+    evaluated = [image for image in selection.images if image.split != "val"]
     grid = conditions(params.evaluation)
     with tempfile.TemporaryDirectory(prefix=".evaluate-", dir=project.root) as scratch:
         # branch scores do not depend on the fusion: any rule lets the detector load
@@ -74,19 +77,24 @@ def evaluate(params_path: str = "params.yaml") -> dict:
     model_dir = _write_model(project, project.path(params.registry.path), fusions[params.fusion.rule])
     reports = project.reports / "evaluation"
     metrics = {
+        "generalisation": evaluation.generalisation(params.evaluation.generalisation_conditions),
         "sets": evaluation.metrics,
         "per_generator": evaluation.per_generator,
         "fusion": {"chosen": params.fusion.rule, "fitted": {rule: fusion.to_dict() for rule, fusion in fusions.items()}},
-        "images": {"val": len(val), "evaluated": len(evaluated), "left_out_too_small": too_small},
+        "images": {"val": len(val), "evaluated": len(evaluated), "left_out_too_small": too_small, "left_out_below_matching_size": selection.too_small},
+        "matching": selection.matching_text(),
     }
     write_metrics(reports / "metrics.json", metrics)
     write_plot_rows(reports / "roc.csv", evaluation.roc_rows())
     write_plot_rows(reports / "generators.csv", evaluation.generator_rows())
-    details = {"fusion rule": params.fusion.rule, "fused model": str(model_dir.relative_to(project.root)), "validation images": str(len(val))}
-    write_report(reports / "html", evaluation, "AlignGemini evaluation", details)
+    details = {
+        "fusion rule": params.fusion.rule, "fused model": str(model_dir.relative_to(project.root)),
+        "validation images": str(len(val)), "how real and fake were matched": selection.matching_text(),
+    }  # fmt: skip
+    write_report(reports / "html", evaluation, "AlignGemini evaluation", details, params.evaluation.generalisation_conditions)
     create_table_artifact(
         key="evaluation-ablation", table=evaluation.ablation_rows(),
-        description=f"Each branch alone and every fusion rule on the clean test and held-out sets; '{FUSED}' is {params.fusion.rule}.",
+        description=f"Each branch alone and every fusion rule on the clean held-out-family and test sets; '{FUSED}' is {params.fusion.rule}.",
     )  # fmt: skip
     return metrics
 

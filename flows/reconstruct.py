@@ -1,6 +1,7 @@
-"""Reconstruct flow: real tiles and generated images through the reconstruction VAE
-(`AutoencoderKL.from_pretrained`: a local bootstrap model or a hub id). Incremental: a
-(parent, transform) already reconstructed by this reconstructor is never done again.
+"""Reconstruct flow: real tiles and generated images through the registered reconstructors
+(each loaded by its kind's diffusers class with `from_pretrained`: a local bootstrap model or
+a hub id), as `aligngemini.reconstruction.jobs` plans them. Incremental: a (parent,
+transform) already reconstructed is never done again; the transform names the reconstructor.
 
     python -m flows.reconstruct [--params params.yaml]
 """
@@ -13,7 +14,7 @@ from prefect import flow, get_run_logger
 from aligngemini.catalog.db import records_for_source_kind
 from aligngemini.manifest import read_manifest, write_manifest
 from aligngemini.project import Project
-from aligngemini.reconstruction.jobs import batch_by_size, plan_reconstructions
+from aligngemini.reconstruction.jobs import ReconPlan, batch_jobs, plan_reconstructions
 from tasks.catalog import merge_catalog
 from tasks.progress import collect
 from tasks.reconstruct import reconstruct_batch_task
@@ -22,9 +23,9 @@ from flows.cli_args import params_parser
 
 
 def _made(project: Project) -> dict[tuple[str, str], dict]:
-    store, name = project.store("reconstruction"), project.params.reconstruction.name
+    store = project.store("reconstruction")
     rows = records_for_source_kind(project.catalog, "reconstruction")
-    return {(r["parent_sha256"], r["transform"]): r for r in rows if r["source"] == name and store.contains(r["sha256"])}
+    return {(r["parent_sha256"], r["transform"]): r for r in rows if store.contains(r["sha256"])}
 
 
 @flow(name="reconstruct")
@@ -34,12 +35,13 @@ def reconstruct(params_path: str = "params.yaml") -> dict[str, int]:
     project.store("reconstruction").remove_temp_files()
     merge_catalog(project.catalog, project.staging)
 
-    jobs = plan_reconstructions(read_manifest(project.manifest("real")), read_manifest(project.manifest("generated")), cfg.semantic_size)
-    keys = [(job.parent_sha256, job.transform(cfg.name)) for job in jobs]
+    real_rows = read_manifest(project.manifest("real"))
+    jobs = plan_reconstructions(real_rows, read_manifest(project.manifest("generated")), ReconPlan.from_params(project.params, real_rows))
+    keys = [job.key for job in jobs]
     done = _made(project)
-    todo = [job for job, key in zip(jobs, keys) if key not in done]
+    todo = [job for job in jobs if job.key not in done]
     get_run_logger().info("%d reconstructions planned, %d to make", len(jobs), len(todo))
-    collect([reconstruct_batch_task.submit(project, batch) for batch in batch_by_size(todo, cfg.batch_size * cfg.batches_per_task)], len(todo), "reconstruct")
+    collect([reconstruct_batch_task.submit(project, batch) for batch in batch_jobs(todo, cfg.batch_size * cfg.batches_per_task)], len(todo), "reconstruct")
 
     merge_catalog(project.catalog, project.staging)
     made = _made(project)

@@ -35,7 +35,7 @@ def _production_metrics(project: Project, version: str) -> dict:
     """`version` scored again, with the evaluation's own tasks, on the clean images the
     candidate was evaluated on."""
     detector = load_detector(project, resolve_model(project, version).path)
-    images = [image for image in select_images(project) if image.split != "val"]
+    images = [image for image in select_images(project).images if image.split != "val"]
     scores, _ = score_images(project, detector, images, [(CLEAN, None)])
     return baseline_metrics(project, detector, scores)
 

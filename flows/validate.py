@@ -1,8 +1,8 @@
 """Validate flow: Great Expectations suites over every dataset manifest. Writes the
 results as JSON (`reports/validation.json`, a DVC metric, and one full report per
-dataset), GX Data Docs HTML under `reports/validation/`, records each dataset version
-(its DVC md5) and its members in the catalog, and fails with a readable report when any
-expectation fails.
+dataset, with the pixel dataset's shortcut table), GX Data Docs HTML under
+`reports/validation/`, records each dataset version (its DVC md5) and its members in the
+catalog, and fails with a readable report when any expectation fails.
 
     python -m flows.validate [--params params.yaml]
 """
@@ -15,6 +15,7 @@ from prefect import flow
 
 from aligngemini.datasets.build import DATASET_BUILDERS
 from aligngemini.datasets.schema import SPLITS
+from aligngemini.datasets.shortcuts import ShortcutPolicy
 from aligngemini.datasets.validation import ValidationPolicy, build_data_docs
 from aligngemini.errors import AlignGeminiError
 from aligngemini.project import Project
@@ -28,16 +29,22 @@ class DatasetValidationError(AlignGeminiError):
 
 
 def _policy(project: Project, name: str) -> ValidationPolicy:
-    """The pixel dataset's fakes come from the reconstructor, the semantic one's from the
-    generator registry. The held-out split holds fakes only by design (the
-    leave-one-generator-out test pairs it with the test split's reals)."""
+    """The pixel dataset's fakes come from the training reconstructors (a held-out one's
+    would leak the leave-one-family-out test), the semantic one's from the generator registry. The held-out split holds fakes only by design (the
+    leave-one-generator-out test pairs it with the test split's reals). Only the pixel pairs
+    share their content, so only they get the shortcut check."""
     params = project.params
-    allowed = {params.reconstruction.name} if name == "pixel" else {g.name for g in params.generators}
+    allowed = set(params.training_reconstructors()) if name == "pixel" else {g.name for g in params.generators}
+    v = params.validation
+    shortcuts = ShortcutPolicy(
+        load=project.load_image, margin=v.shortcut_margin, max_pairs=v.shortcut_max_pairs,
+        splits=frozenset(v.shortcut_splits), seed=v.shortcut_seed,
+    ) if name == "pixel" else None
     return ValidationPolicy(
         allowed_generators=frozenset(allowed), balance_tolerance=params.validation.balance_tolerance,
         min_side=params.validation.min_side, max_side=params.validation.max_side,
         project_root=project.root, data_root=project.data_root,
-        balance_splits=frozenset(s for s in SPLITS if s != "heldout"),
+        balance_splits=frozenset(s for s in SPLITS if s != "heldout"), shortcuts=shortcuts,
     )
 
 
@@ -51,7 +58,11 @@ def validate(params_path: str = "params.yaml") -> dict[str, bool]:
     for name, report in reports.items():
         (out / f"{name}.json").write_text(json.dumps(report.to_json_dict(), indent=1, default=str))
     build_data_docs(out / "docs")
-    metrics = {name: {"success": r.success, "failed_expectations": len(r.failures), **r.statistics} for name, r in reports.items()}
+    metrics = {
+        name: {"success": r.success, "failed_expectations": len(r.failures), **r.statistics,
+               **({"shortcuts": r.shortcuts} if r.shortcuts is not None else {})}
+        for name, r in reports.items()
+    }
     (project.reports / "validation.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str))
     failed = [report.render() for report in reports.values() if not report.success]
     if failed:

@@ -17,11 +17,12 @@ from tasks.runtime import current_flow_run_id, now_iso
 def reconstruct_batch_task(project: Project, jobs: list[ReconJob]) -> int:
     cfg = project.params.reconstruction
     torch.set_num_threads(cfg.threads)
-    vae = load_vae(cfg.model, cfg.subfolder, project.root)
+    entry = cfg.reconstructor(jobs[0].reconstructor)
+    vae = load_vae(entry.model, entry.subfolder, project.root, entry.kind)
     records = reconstruct_jobs(
-        vae, jobs, project.load_image, project.store("reconstruction"), cfg.name, cfg.seed, cfg.batch_size,
+        vae, jobs, project.load_image, project.store("reconstruction"), cfg.seed, cfg.batch_size,
         created_at=now_iso(), flow_run_id=current_flow_run_id(),
     )
     write_shard(project.staging, "images", [r.to_row() for r in records])
-    get_run_logger().info("reconstructed %d images at %dx%d", len(records), *jobs[0].size)
+    get_run_logger().info("%s reconstructed %d images at %dx%d", entry.name, len(records), *jobs[0].size)
     return len(records)

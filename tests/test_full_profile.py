@@ -24,6 +24,7 @@ from aligngemini.config import BootstrapModel, GeneratorEntry, Params, load_para
 from aligngemini.errors import ConfigError
 from aligngemini.generation.pipelines import CONVENTIONS, clear_pipeline_cache, load_pipeline, run_pipeline
 from aligngemini.pixel.backbones import BACKBONES, build_backbone
+from aligngemini.reconstruction.autoencoders import AUTOENCODERS
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = ROOT / "params.full.yaml"
@@ -67,7 +68,7 @@ def tiny_pipelines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     _build(root, "autoencoder_kl")
     built = {}
     for builder in BUILDERS.names():
-        if builder in ("autoencoder_kl", "qwen2_5_vl"):  # a bare VAE and the VLM: no pipeline
+        if builder in AUTOENCODERS or builder == "qwen2_5_vl":  # bare autoencoders and the VLM: no pipeline
             continue
         folder = _build(root, builder)
         built[json.loads((folder / "model_index.json").read_text())["_class_name"]] = folder
@@ -81,6 +82,13 @@ def test_full_profile_validates_with_the_same_keys(full: Params) -> None:
     assert full.bootstrap.models == []
     assert {g.pipeline for g in full.generators} >= {"StableDiffusionPipeline", "FluxPipeline"}
     assert set(full.datasets.heldout_generators) < {g.name for g in full.generators}
+
+
+def test_every_full_profile_reconstructor_kind_is_exercised_by_the_embedded_profile(full: Params) -> None:
+    embedded = load_params(ROOT / "params.yaml")
+    assert {e.kind for e in full.reconstruction.reconstructors} <= {e.kind for e in embedded.reconstruction.reconstructors}
+    assert len({e.family for e in full.reconstruction.reconstructors}) >= 3
+    assert full.datasets.heldout_reconstructors and full.training_reconstructors()
 
 
 def test_bootstrap_stage_does_nothing_for_the_full_profile(tmp_path: Path) -> None:
@@ -150,7 +158,7 @@ def test_semantic_model_loads_through_the_tiny_builders_class(full: Params, tmp_
 
 @pytest.mark.parametrize(
     ("path", "typo"),
-    [(("semantic", "lora"), "rnak"), (("generators", 3), "guidence"), (("reconstruction",), "subfoler")],
+    [(("semantic", "lora"), "rnak"), (("generators", 3), "guidence"), (("reconstruction", "reconstructors", 0), "subfoler")],
 )
 def test_a_typo_in_the_full_profile_names_the_key(tmp_path: Path, path: tuple, typo: str) -> None:
     raw = yaml.safe_load(FULL.read_text())

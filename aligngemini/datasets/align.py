@@ -10,7 +10,9 @@ says exactly what was applied, so the string alone reproduces the result:
   up and kept at least `MIN_SIDE` pixels. Factors are rounded to 3 decimals first, so the
   string is exact;
 - `resize(image, size)` -> `"resize(64)"`: a `size` x `size` resize with the same filter
-  (inputs are square tiles and square generations, so nothing is distorted).
+  (inputs are square tiles and square generations, so nothing is distorted);
+- `blur(image, sigma)` -> `"blur(s=0.734)"`: a Gaussian blur of standard deviation sigma
+  pixels (rounded to 3 decimals first).
 
 Transforms applied one after another are joined with `+` in order, e.g.
 `"jpeg(q=85)+resample(down=0.500,up=1.250)"`; reconstructions are named the same way by
@@ -30,7 +32,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
 RESAMPLE_FILTER = Image.Resampling.BICUBIC
 MIN_SIDE = 8
@@ -93,6 +95,14 @@ def resize(image: Image.Image, size: int) -> tuple[Image.Image, str]:
     if size < MIN_SIDE:
         raise ValueError(f"resize side must be at least {MIN_SIDE}, got {size}")
     return image.resize((size, size), RESAMPLE_FILTER), f"resize({size})"
+
+
+def blur(image: Image.Image, sigma: float) -> tuple[Image.Image, str]:
+    """A Gaussian blur of `sigma` pixels (Pillow's radius is the standard deviation)."""
+    sigma = round(sigma, FACTOR_DECIMALS)
+    if sigma <= 0:
+        raise ValueError(f"blur sigma must be positive, got {sigma}")
+    return image.filter(ImageFilter.GaussianBlur(radius=sigma)), f"blur(s={sigma:.{FACTOR_DECIMALS}f})"
 
 
 def reconstruction_transform(name: str, resize: int | None) -> str:

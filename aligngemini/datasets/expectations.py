@@ -1,9 +1,10 @@
 """The rules a dataset manifest must satisfy, each one a named Great Expectations expectation.
 
 Rules that GX has no single expectation for (no group in two splits, complete pixel pairs,
-files on disk, class balance per split) are checked on a small frame derived from the
-manifest with pandas (e.g. one row per group with its number of splits), so that each rule
-is still one built-in expectation whose failures point at example rows of that frame.
+files on disk, class balance per split, no simple statistic separating the pixel pairs) are
+checked on a small frame derived from the manifest with pandas (e.g. one row per group with
+its number of splits), so that each rule is still one built-in expectation whose failures
+point at example rows of that frame.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 from great_expectations.expectations.row_conditions import Column
 
 from aligngemini.datasets.schema import COLUMNS, LABELS, SPLITS
+from aligngemini.datasets.shortcuts import STATISTICS, ShortcutPolicy, shortcut_frame
 from aligngemini.errors import UnsafePathError
 from aligngemini.paths import resolve_inside
 
@@ -36,6 +38,8 @@ class ValidationPolicy:
 
     `balance_splits` names the splits whose share of reals must be near one half (each alone
     and all together); a split that holds fakes only by design can be left out of it.
+    `shortcuts` configures the pixel dataset's shortcut check (it decodes every sampled
+    image); None leaves that check out.
     """
 
     allowed_generators: frozenset[str]
@@ -45,6 +49,7 @@ class ValidationPolicy:
     project_root: Path
     data_root: Path
     balance_splits: frozenset[str] = field(default_factory=lambda: frozenset(SPLITS))
+    shortcuts: ShortcutPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,9 @@ DERIVED: dict[str, DerivedFrame] = {
     "balance": DerivedFrame(
         ("split", "label"), lambda manifest, policy: balance_frame(manifest, policy.balance_splits)
     ),
+    "shortcuts": DerivedFrame(
+        ("path", "label", "pair_id", "split"), lambda manifest, policy: shortcut_frame(manifest, policy.shortcuts)
+    ),
 }
 FRAMES = ("manifest", *DERIVED)  # the order in which frames are validated and reported
 
@@ -250,4 +258,11 @@ def checks_for(dataset: str, policy: ValidationPolicy) -> list[Check]:
             _check("pair_in_one_group", "pairs", "Both rows of a pair share a group, hence a split.",
                    gxe.ExpectColumnValuesToBeBetween, column="n_groups", max_value=1),
         ]
+    if dataset == "pixel" and policy.shortcuts is not None:
+        bound = policy.shortcuts.max_separability
+        checks.append(_check(
+            "no_shortcut", "shortcuts",
+            f"No simple image statistic ({', '.join(STATISTICS.names())}) tells reals from fakes: "
+            f"each one's AUROC lies within {1 - bound:g}..{bound:g} (separability = max(auroc, 1 - auroc)).",
+            gxe.ExpectColumnValuesToBeBetween, column="separability", max_value=bound))
     return checks

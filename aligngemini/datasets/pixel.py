@@ -3,14 +3,22 @@ native size, aligned (as in DDA) so that only the decoder's pixel traces tell th
 
 Rules:
 - every real image with a native-size reconstruction (transform `vae(<name>)`, see
-  `align.reconstruction_transform`) gives one pair; with several reconstructors, the one
-  whose name sorts first is used (then the smallest sha256), so each real is in one pair;
+  `align.reconstruction_transform`) by a reconstructor that is not held out gives one pair.
+  The reconstruct stage makes one such reconstruction per tile, by the training
+  reconstructor drawn for it; should there be several, the one whose name sorts first is
+  used (then the smallest sha256), so each real is in one pair. Held-out reconstructors'
+  reconstructions never enter the dataset: they are the evaluation's;
 - both rows share `pair_id` = the real image's sha256, and the real's group and split;
   the fake's `generator` is the reconstructor (the reconstruction's `source`);
 - real and fake must have the same size and mode before and after alignment (else
   `ValueError`: a reconstruction stage that changed the size is a bug to surface);
-- JPEG alignment (`jpeg_align`): when the real came from a JPEG file of estimated quality q,
-  the fake is JPEG-compressed at q, so the format cannot tell them apart;
+- JPEG alignment: when the real came from a JPEG file of estimated quality q, the fake is
+  JPEG-compressed at q with probability `jpeg_align_probability` (drawn per pair; DDA uses
+  0.5), so JPEG traces point to neither class;
+- sharpness matching (`sharpness_tolerance`, see `aligngemini.datasets.sharpness`): after
+  the JPEG alignment, the sharper member is blurred until both have the same mean
+  |Laplacian|; a member with a JPEG history (a real from a JPEG, an aligned fake) is
+  JPEG-compressed again at its quality, so the blur does not erase its block grid;
 - with probability `resample_probability` (seeded per pair) both get the SAME resampling,
   down ~ U(resample_down) then up ~ U(resample_up), after the fake's JPEG alignment;
 - a pair whose two images end up pixel-identical (e.g. a flat tile the autoencoder
@@ -19,14 +27,15 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from functools import partial
 
 from PIL import Image
 
 from aligngemini.config import DatasetsConfig, PixelDatasetConfig
-from aligngemini.datasets.align import Step, apply_steps, jpeg, parse_reconstruction_transform, resample, sample_rng
+from aligngemini.datasets.align import Step, apply_steps, blur, jpeg, parse_reconstruction_transform, resample, sample_rng
 from aligngemini.datasets.build import DATASET_BUILDERS, DatasetAssembly, DatasetBuild, DatasetInputs, Loader
+from aligngemini.datasets.sharpness import sharpness_match
 from aligngemini.datasets.splits import group_of, index_rows, split_of
 from aligngemini.images.store import ImageStore
 
@@ -44,16 +53,18 @@ def build_pixel_dataset(
     *,
     created_at: str,
     flow_run_id: str | None = None,
+    heldout_reconstructors: Collection[str] = (),
 ) -> DatasetBuild:
     """The pixel dataset of the real images in `real_rows` and their reconstructions in
     `recon_rows` (rules in the module docstring); derived images go to `store`."""
     reals = index_rows(real_rows)
     assembly = DatasetAssembly(DATASET, store, created_at, flow_run_id)
-    for real_sha, fake in sorted(native_reconstructions(recon_rows, reals).items()):
+    trained_on = [row for row in recon_rows if row["source"] not in heldout_reconstructors]
+    for real_sha, fake in sorted(native_reconstructions(trained_on, reals).items()):
         real = reals[real_sha]
         real_image, fake_image = load(real), load(fake)
         _require_aligned(real_sha, real_image, fake_image, "before alignment")
-        real_steps, fake_steps = alignment_steps(real, config, seed)
+        real_steps, fake_steps = alignment_steps(real, real_image, fake_image, config, seed)
         real_derived, fake_derived = apply_steps(real_image, real_steps), apply_steps(fake_image, fake_steps)
         real_final = real_derived[0] if real_derived else real_image
         fake_final = fake_derived[0] if fake_derived else fake_image
@@ -77,17 +88,28 @@ def native_reconstructions(recon_rows: Iterable[Mapping], reals: Mapping[str, Ma
     return partners
 
 
-def alignment_steps(real: Mapping, config: PixelDatasetConfig, seed: int) -> tuple[list[Step], list[Step]]:
+def alignment_steps(
+    real: Mapping, real_image: Image.Image, fake_image: Image.Image, config: PixelDatasetConfig, seed: int
+) -> tuple[list[Step], list[Step]]:
     """The steps applied to the real image of a pair and to its fake, drawn from the pair's
-    own random stream."""
-    fake_steps: list[Step] = []
-    if config.jpeg_align and real["source_format"] == "JPEG" and real["jpeg_quality"] is not None:
-        fake_steps.append(partial(jpeg, quality=real["jpeg_quality"]))
+    own random stream (the sharpness match also reads the pixels)."""
     rng = sample_rng(seed, DATASET, real["sha256"])
+    recompress = partial(jpeg, quality=real["jpeg_quality"])
+    from_jpeg = real["source_format"] == "JPEG" and real["jpeg_quality"] is not None
+    aligned = rng.random() < config.jpeg_align_probability and from_jpeg
+    real_steps: list[Step] = []
+    fake_steps: list[Step] = [recompress] if aligned else []
+    if config.sharpness_tolerance is not None:
+        fake_now = apply_steps(fake_image, fake_steps)
+        match = sharpness_match(real_image, fake_now[0] if fake_now else fake_image, config.sharpness_tolerance)
+        if match is not None:
+            side, sigma = match
+            steps, had_jpeg = (real_steps, from_jpeg) if side == "real" else (fake_steps, aligned)
+            steps.extend([partial(blur, sigma=sigma), *([recompress] if had_jpeg else [])])
     if rng.random() < config.resample_probability:
         both = partial(resample, down=rng.uniform(*config.resample_down), up=rng.uniform(*config.resample_up))
-        return [both], [*fake_steps, both]
-    return [], fake_steps
+        return [*real_steps, both], [*fake_steps, both]
+    return real_steps, fake_steps
 
 
 def _require_aligned(pair_id: str, real: Image.Image, fake: Image.Image, when: str) -> None:
@@ -110,5 +132,5 @@ def build_registered(
 ) -> DatasetBuild:
     return build_pixel_dataset(
         inputs.real_rows, inputs.recon_rows, inputs.splits, config.pixel, config.seed, store, load,
-        created_at=created_at, flow_run_id=flow_run_id,
+        created_at=created_at, flow_run_id=flow_run_id, heldout_reconstructors=config.heldout_reconstructors,
     )  # fmt: skip

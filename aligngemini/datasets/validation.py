@@ -52,6 +52,8 @@ class ValidationReport:
     (the GX expectation type), `frame` (the manifest or the derived frame it ran on),
     `column`, `unexpected_count` and up to five `examples` (rows of that frame, or values).
     `skipped` names the checks that could not run because a column they read is missing.
+    `shortcuts` (pixel dataset, when its shortcut check ran) maps each image statistic to its
+    `auroc`, `separability`, `real_mean`, `fake_mean` and the number of `pairs` measured.
     """
 
     dataset: str
@@ -59,6 +61,7 @@ class ValidationReport:
     failures: list[dict]
     statistics: dict
     skipped: list[str] = field(default_factory=list)
+    shortcuts: dict[str, dict] | None = None
     results: dict[str, ExpectationSuiteValidationResult] = field(default_factory=dict, repr=False)
 
     def to_json_dict(self) -> dict:
@@ -69,6 +72,7 @@ class ValidationReport:
             "failures": self.failures,
             "statistics": self.statistics,
             "skipped": self.skipped,
+            "shortcuts": self.shortcuts,
             "gx_results": {frame: result.to_json_dict() for frame, result in self.results.items()},
         }
 
@@ -118,7 +122,8 @@ def validate_manifest(df: pd.DataFrame, policy: ValidationPolicy, dataset: str |
         if not outcome.success
     ]
     success = not failures and not skipped
-    return ValidationReport(dataset, success, failures, _statistics(results.values()), skipped, results)
+    shortcuts = frames["shortcuts"].set_index("statistic").to_dict("index") if "shortcuts" in frames else None
+    return ValidationReport(dataset, success, failures, _statistics(results.values()), skipped, shortcuts, results)
 
 
 def build_data_docs(reports_dir: Path) -> Path:

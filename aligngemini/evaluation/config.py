@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from aligngemini.config_base import Strict
-from aligngemini.evaluation.perturb import PERTURBATIONS, condition_name
+from aligngemini.evaluation.perturb import CLEAN, PERTURBATIONS, condition_name
 
 
 class PerturbationSpec(Strict):
@@ -32,6 +32,8 @@ class EvaluationConfig(Strict):
     threshold: float = Field(default=0.5, gt=0, lt=1, description="Decision threshold of the single-branch metrics: fake when the score is above it.")
     batch_size: int = Field(gt=0, description="Images scored per batch by the evaluation flow.")
     threads: int = Field(gt=0, description="Torch CPU threads of the evaluation and register flows.")
+    image_size: int = Field(gt=0, multiple_of=8, description="Matching: every evaluated image is centre-cropped to this side (smaller ones are left out) and every fake JPEG-compressed at a real partner's source quality, so real and fake share one size and format history (aligngemini.evaluation.images).")
+    generalisation_conditions: list[str] = Field(description="Conditions the held-out-family table leads the report with: 'clean' and/or condition names of the grid (e.g. jpeg_q75).")
 
     @field_validator("perturbations")
     @classmethod
@@ -41,3 +43,11 @@ class EvaluationConfig(Strict):
         if dupes:
             raise ValueError(f"perturbations repeat condition(s): {', '.join(dupes)}")
         return specs
+
+    @model_validator(mode="after")
+    def _known_conditions(self) -> "EvaluationConfig":
+        known = [CLEAN, *(condition_name(spec) for spec in self.perturbations)]
+        unknown = [name for name in self.generalisation_conditions if name not in known]
+        if unknown or not self.generalisation_conditions:
+            raise ValueError(f"generalisation_conditions must name evaluated conditions ({', '.join(known)}), got {self.generalisation_conditions}")
+        return self

@@ -21,10 +21,14 @@ from aligngemini.evaluation.perturb import CLEAN
 from aligngemini.evaluation.summary import ABLATION_SETS, METRIC_NAMES, SETS, Evaluation
 
 SET_TEXT = {
-    "test": "fakes of the test split",
-    "heldout": "fakes of the held-out generators",
+    "heldout": "every fake of a held-out family: decoders and generators no branch trained on",
+    "heldout_reconstructors": "the held-out reconstructors' reconstructions of the test tiles",
+    "heldout_generators": "images of the held-out generators",
+    "test": "in-distribution: the training generators' images of the test split",
     "all": "every fake",
 }
+KIND_TEXT = {"heldout_reconstructors": "reconstructor", "heldout_generators": "generator"}
+GENERALISATION_METRICS = ("balanced_accuracy", "roc_auc", "ap")
 METRIC_TEXT = {
     "balanced_accuracy": "bal. acc.",
     "real_accuracy": "real acc.",
@@ -165,10 +169,31 @@ def _image(stem: str, pngs: Mapping[str, bytes], alt: str) -> str:
     return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"><figcaption>figures/{html.escape(stem)}.png</figcaption></figure>'
 
 
-def _page(evaluation: Evaluation, title: str, details: Mapping[str, str], pngs: Mapping[str, bytes]) -> str:
+def _generalisation(evaluation: Evaluation, conditions: Sequence[str]) -> str:
+    """One row per held-out family and detector: its fakes against the test reals, under
+    each of `conditions`."""
+    table = evaluation.generalisation(conditions)
+    if not table:
+        return "<p>No family is held out: nothing here measures generalisation.</p>"
+    rows = (
+        [family, KIND_TEXT.get(entry["kind"], entry["kind"]), detector]
+        + [entry[condition][detector][key] for condition in conditions for key in GENERALISATION_METRICS]
+        for family, entry in table.items()
+        for detector in evaluation.detectors
+    )
+    return _table(
+        ["family", "kind", "detector"] + [METRIC_TEXT[key] for _ in conditions for key in GENERALISATION_METRICS],
+        rows,
+        [[("", 3)] + [(condition, len(GENERALISATION_METRICS)) for condition in conditions]],
+    )
+
+
+def _page(evaluation: Evaluation, title: str, details: Mapping[str, str], pngs: Mapping[str, bytes], conditions: Sequence[str]) -> str:
     parts = [
         f"<h1>{html.escape(title)}</h1>",
         _table([], ((key, str(value)) for key, value in details.items())) if details else "",
+        "<h2>Generalisation: held-out families (each family's fakes + the test reals)</h2>",
+        _generalisation(evaluation, conditions),
         f"<p>Decision threshold {evaluation.threshold:g} (fake when the score is above it). Balanced accuracy = "
         "(real accuracy + fake accuracy) / 2; AP and ROC AUC take fake as the positive class. Every set pairs its "
         "fakes with all reals: "
@@ -207,10 +232,13 @@ def _page(evaluation: Evaluation, title: str, details: Mapping[str, str], pngs: 
     )
 
 
-def write_report(out_dir: Path, evaluation: Evaluation, title: str, details: Mapping[str, str]) -> Path:
+def write_report(
+    out_dir: Path, evaluation: Evaluation, title: str, details: Mapping[str, str], generalisation_conditions: Sequence[str] = (CLEAN,)
+) -> Path:
     """Writes `out_dir/figures/*.png` and `out_dir/report.html` (figures embedded);
     returns the HTML's path. `details` is a key -> value table shown first (model version,
-    dataset md5s, ...)."""
+    dataset md5s, how images were matched, ...); the held-out families' table follows,
+    under `generalisation_conditions`."""
     out_dir = Path(out_dir)
     figures_dir = out_dir / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -218,5 +246,5 @@ def write_report(out_dir: Path, evaluation: Evaluation, title: str, details: Map
     for stem, png in pngs.items():
         _write_atomic(figures_dir / f"{stem}.png", png)
     report = out_dir / "report.html"
-    _write_atomic(report, _page(evaluation, title, details, pngs).encode("utf-8"))
+    _write_atomic(report, _page(evaluation, title, details, pngs, generalisation_conditions).encode("utf-8"))
     return report

@@ -28,18 +28,19 @@ def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
 def score_conditions(
     scorer: BranchScorer,
     images: Sequence[EvalImage],
-    load: Callable[[str], Image.Image],
+    load: Callable[[EvalImage], Image.Image],
     conditions: Sequence[Condition],
     batch_size: int,
     min_side: int,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Scores of every image under every condition, and per condition how many images a
     perturbation left below `min_side` (the smallest side both branches score): those are
-    left out of that condition rather than scored on padding."""
+    left out of that condition rather than scored on padding. `load` gives an image's
+    pixels as evaluated (matched, before any perturbation)."""
     rows: list[dict] = []
     too_small = {name: 0 for name, _ in conditions}
     for batch in _batches(images, batch_size):
-        originals = [load(image.path) for image in batch]
+        originals = [load(image) for image in batch]
         for name, perturb in conditions:
             kept = [(image, perturb(pixels) if perturb else pixels) for image, pixels in zip(batch, originals)]
             scorable = [(image, pixels) for image, pixels in kept if min(pixels.size) >= min_side]
@@ -50,7 +51,8 @@ def score_conditions(
             for (image, _), pixel, semantic in zip(scorable, p_pixel, p_semantic):
                 rows.append({
                     "sha256": image.sha256, "path": image.path, "split": image.split, "label": image.label,
-                    "generator": image.generator, "condition": name, "pixel": float(pixel), "semantic": float(semantic),
+                    "generator": image.generator, "family": image.family, "condition": name,
+                    "pixel": float(pixel), "semantic": float(semantic),
                 })  # fmt: skip
-    columns = ["sha256", "path", "split", "label", "generator", "condition", *BRANCHES]
+    columns = ["sha256", "path", "split", "label", "generator", "family", "condition", *BRANCHES]
     return pd.DataFrame(rows, columns=columns), too_small

@@ -1,8 +1,12 @@
 """From a table of scores (one row per image and condition) to metrics per evaluation set,
-condition, generator and detector, and the flat rows DVC plots and the report read.
+condition, generator, held-out family and detector, and the flat rows DVC plots and the
+report read.
 
 Evaluation sets are data (`SETS`): each pairs some fakes with ALL reals, so every set's
-balanced accuracy weighs the same reals against different generators."""
+balanced accuracy weighs the same reals against different generators. Generalisation comes
+first: `heldout` (every fake of a held-out reconstructor or generator family), then each
+kind, then the in-distribution `test` set and `all`. Each held-out family is also measured
+on its own (`per_family`)."""
 
 from __future__ import annotations
 
@@ -13,12 +17,19 @@ from typing import Any
 import pandas as pd
 
 from aligngemini.errors import AlignGeminiError
+from aligngemini.evaluation.images import HELDOUT_SPLITS
 from aligngemini.evaluation.metrics import LABELS, binary_metrics, roc_points
 from aligngemini.evaluation.perturb import CLEAN
 
 # set name -> the splits its fakes come from; None takes every fake.
-SETS: dict[str, tuple[str, ...] | None] = {"test": ("test",), "heldout": ("heldout",), "all": None}
-ABLATION_SETS = ("test", "heldout")
+SETS: dict[str, tuple[str, ...] | None] = {
+    "heldout": HELDOUT_SPLITS,
+    "heldout_reconstructors": ("heldout_reconstructors",),
+    "heldout_generators": ("heldout_generators",),
+    "test": ("test",),
+    "all": None,
+}
+ABLATION_SETS = ("heldout", "test")
 COLUMNS = ("sha256", "split", "label", "generator", "condition")
 METRIC_NAMES = ("balanced_accuracy", "real_accuracy", "fake_accuracy", "ap", "roc_auc")
 GENERATOR_METRICS = ("balanced_accuracy", "fake_accuracy", "ap", "roc_auc")
@@ -40,7 +51,9 @@ Metrics = dict[str, float | int | None]
 class Evaluation:
     """`metrics`: set -> condition -> detector -> `binary_metrics`; `per_generator` (set
     'all'): condition -> generator -> detector -> metrics of that generator's fakes with
-    all reals; `roc` (clean condition): set -> detector -> (fpr, tpr) points."""
+    all reals; `per_family`: the same per held-out family, whose kind (the split its
+    fakes come from) `families` gives; `roc` (clean condition): set -> detector -> (fpr,
+    tpr) points."""
 
     detectors: list[str]
     conditions: list[str]
@@ -49,6 +62,8 @@ class Evaluation:
     metrics: dict[str, dict[str, dict[str, Metrics]]]
     per_generator: dict[str, dict[str, dict[str, Metrics]]]
     roc: dict[str, dict[str, list[tuple[float, float]]]]
+    families: dict[str, str]
+    per_family: dict[str, dict[str, dict[str, Metrics]]]
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-serialisable, in a stable order."""
@@ -59,6 +74,8 @@ class Evaluation:
             "generators": self.generators,
             "metrics": self.metrics,
             "per_generator": self.per_generator,
+            "families": self.families,
+            "per_family": self.per_family,
             "roc": {name: {d: [list(point) for point in points] for d, points in curves.items()} for name, curves in self.roc.items()},
         }
 
@@ -77,6 +94,15 @@ class Evaluation:
             for generator, by_detector in by_generator.items()
             for detector, metrics in by_detector.items()
         ]
+
+    def generalisation(self, conditions: Sequence[str]) -> dict[str, Any]:
+        """Held-out family -> its kind and, per condition, each detector's metrics: what the
+        report and metrics.json lead with."""
+        conditions = [self._condition(condition) for condition in conditions]
+        return {
+            family: {"kind": kind, **{condition: self.per_family[condition][family] for condition in conditions}}
+            for family, kind in self.families.items()
+        }
 
     def ablation_rows(self, condition: str = CLEAN) -> list[dict[str, Any]]:
         """One row per detector: its metrics on the test and the held-out set, keys
@@ -157,11 +183,16 @@ def summarise(
     is_real = scores["label"].eq("real")
     fake_split = scores["split"].where(~is_real)
     fake_generator = scores["generator"].where(~is_real).astype(str)
+    family = scores["family"].fillna(scores["generator"]) if "family" in scores.columns else scores["generator"]
+    fake_family = family.where(~is_real).astype(str)
     in_set = {name: is_real | (~is_real if splits is None else fake_split.isin(splits)) for name, splits in SETS.items()}
     generators = sorted(fake_generator[~is_real].unique())
+    heldout = ~is_real & fake_split.isin(HELDOUT_SPLITS)
+    families = dict(sorted(zip(fake_family[heldout], fake_split[heldout]), key=lambda item: (HELDOUT_SPLITS.index(item[1]), item[0])))
 
     metrics: dict[str, dict[str, dict[str, Metrics]]] = {name: {} for name in SETS}
     per_generator: dict[str, dict[str, dict[str, Metrics]]] = {}
+    per_family: dict[str, dict[str, dict[str, Metrics]]] = {}
     for condition in order:
         here = scores["condition"].eq(condition)
         for name in SETS:
@@ -170,10 +201,14 @@ def summarise(
             generator: _metrics_by_detector(scores[here & (is_real | fake_generator.eq(generator))], detectors, threshold)
             for generator in generators
         }
+        per_family[condition] = {
+            name: _metrics_by_detector(scores[here & (is_real | (heldout & fake_family.eq(name)))], detectors, threshold)
+            for name in families
+        }
 
     clean = scores["condition"].eq(CLEAN)
     roc = {
         name: {detector: roc_points(rows["label"].tolist(), rows[detector].to_numpy(float)) for detector in detectors}
         for name, rows in ((name, scores[clean & in_set[name]]) for name in SETS)
     }
-    return Evaluation(detectors, order, generators, float(threshold), metrics, per_generator, roc)
+    return Evaluation(detectors, order, generators, float(threshold), metrics, per_generator, roc, families, per_family)

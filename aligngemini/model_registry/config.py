@@ -10,7 +10,7 @@ from aligngemini.config_base import Strict
 class GateConfig(Strict):
     stage: str = Field(description="The stage the gate guards (a GTO stage tag, e.g. 'prod').")
     candidate_stage: str = Field(description="The stage every registered candidate gets first (e.g. 'dev').")
-    metric_set: str = Field(description="Evaluation set the gate compares on ('test', 'heldout' or 'all': test and held-out generators together).")
+    metric_set: str = Field(description="Evaluation set the gate compares on (aligngemini.evaluation.summary.SETS): 'heldout' (every held-out reconstructor and generator family: generalisation, the default), 'heldout_reconstructors', 'heldout_generators', 'test' (in-distribution) or 'all'.")
     real_accuracy_tolerance: float = Field(ge=0, le=1, description="Largest drop in real-image accuracy (absolute) a candidate may show against production.")
 
 

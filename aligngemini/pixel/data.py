@@ -69,10 +69,11 @@ def splits_present(rows: Iterable[Mapping]) -> set[str]:
 
 
 class AugmentedPairs(Dataset):
-    """Item `i` is `(crops, labels)`: the real and the fake crop of pair `i` as a uint8
-    `(2, 3, crop, crop)` tensor, labels `[0., 1.]`. The draws of item `i` in epoch `e` come
-    from `item_rng(seed, e, i)`, so they depend neither on the order items
-    are read in nor on the number of DataLoader workers."""
+    """Item `i` is `(crops, labels)`: the real and the fake crop of pair `i`, then those of
+    its down- and up-resized copies when drawn (`augment.resized_copies_probability`), as a
+    uint8 `(n, 3, crop, crop)` tensor with n = 2 or 6, labels `[0., 1.] * (n // 2)`. The
+    draws of item `i` in epoch `e` come from `item_rng(seed, e, i)`, so they depend neither
+    on the order items are read in nor on the number of DataLoader workers."""
 
     def __init__(self, pairs: list[Pair], load: Load, config: AugmentConfig, crop: int, seed: int):
         self.pairs, self.load, self.config, self.crop, self.seed = pairs, load, config, crop, seed
@@ -85,10 +86,11 @@ class AugmentedPairs(Dataset):
         pair = self.pairs[index]
         rng = item_rng(self.seed, self.epoch, index)
         crops = augment_pair(self.load(pair.real_path), self.load(pair.fake_path), self.config, self.crop, rng)
-        pixels = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
-        return pixels, torch.tensor([LABELS["real"], LABELS["fake"]])
+        pixels = torch.from_numpy(np.stack([image for both in crops for image in both])).permute(0, 3, 1, 2).contiguous()
+        return pixels, torch.tensor([LABELS["real"], LABELS["fake"]] * len(crops))
 
 
 def collate_pairs(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch of pairs flattened into one batch of images, each real next to its fake."""
+    """A batch of items flattened into one batch of images, each real next to its fake;
+    items may hold different numbers of images."""
     return torch.cat([crops for crops, _ in items]), torch.cat([labels for _, labels in items])

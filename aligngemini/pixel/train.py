@@ -1,8 +1,9 @@
 """Training and evaluation of the pixel expert on the pixel-artifact dataset only.
 
-Recipe: each step takes `batch_size` pairs and gives the expert both crops of each pair
-(augmented by `aligngemini.pixel.augment`), so every batch is balanced and every fake sits
-next to the real it differs from only in decoder traces. Loss: BCE with logits (fake = 1).
+Recipe: each step takes `batch_size` pairs and gives the expert both crops of each pair,
+and of its resized copies when drawn (augmented by `aligngemini.pixel.augment`), so every
+batch is balanced and every fake sits next to the real it differs from only in decoder
+traces. Loss: BCE with logits (fake = 1).
 AdamW over the trainable parameters (all of them for efficientnet_lite0, the LoRA adapters
 and the head for timm_vit_lora), linear warm-up then cosine decay to zero. The model of
 the last epoch is returned: no selection on the validation split, which stays an honest

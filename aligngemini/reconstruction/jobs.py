@@ -1,10 +1,14 @@
-"""Which reconstructions the datasets need, and making one batch of them.
+"""Which reconstructions the datasets and the evaluation need, and making one batch of them.
 
-Every real tile is reconstructed twice: at native size (its pixel-dataset partner) and
-resized to `semantic_size` (the semantic dataset's real side). Every generated image is
-reconstructed once, resized the same way (the semantic dataset's fake side), so both sides
-of the semantic dataset carry the same decoder traces and the same resize. Inputs are
-square (tiles and generated images are), so resizing keeps their aspect."""
+- Every real tile is reconstructed at native size by ONE training reconstructor, drawn per
+  tile by rendezvous hashing (`draw_reconstructor`): its pixel-dataset partner. Adding a
+  reconstructor moves only the tiles it now wins to it, so only those are reconstructed.
+- Every real tile and every generated image is reconstructed by the semantic reconstructor
+  after a resize to `semantic_size` (the semantic dataset's two sides), so both sides carry
+  the same decoder traces and the same resize. Inputs are square (tiles and generated
+  images are), so resizing keeps their aspect.
+- The real tiles of the test split are reconstructed at native size by every held-out
+  reconstructor: the leave-one-family-out evaluation's fakes, never trained on."""
 
 from __future__ import annotations
 
@@ -14,7 +18,9 @@ from dataclasses import dataclass
 from PIL import Image
 
 from aligngemini.catalog.records import ImageRecord
-from aligngemini.datasets.align import reconstruction_transform, resize
+from aligngemini.config import Params
+from aligngemini.datasets.align import reconstruction_transform, resize, seeded_key
+from aligngemini.datasets.splits import group_of, index_rows, plan_splits
 from aligngemini.images.store import ImageStore
 from aligngemini.reconstruction.crop import crop_to_multiple
 from aligngemini.reconstruction.vae import image_seed, reconstruct
@@ -26,31 +32,75 @@ class ReconJob:
     parent_path: str
     size: tuple[int, int]  # input size after the crop rule / resize: batches share one size
     resize: int | None  # None: native size (after cropping to a multiple of 8)
+    reconstructor: str
 
-    def transform(self, reconstructor: str) -> str:
-        return reconstruction_transform(reconstructor, self.resize)
+    @property
+    def transform(self) -> str:
+        return reconstruction_transform(self.reconstructor, self.resize)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.parent_sha256, self.transform
+
+
+@dataclass(frozen=True)
+class ReconPlan:
+    """Who reconstructs what: the training reconstructors (drawn among per tile), the
+    semantic one, the held-out ones, and the test split's tiles (`test_tiles`, by sha256)."""
+
+    training: Sequence[str]
+    semantic: str
+    heldout: Sequence[str]
+    semantic_size: int
+    seed: int
+    test_tiles: frozenset[str]
+
+    @classmethod
+    def from_params(cls, params: Params, real_rows: Sequence[Mapping]) -> "ReconPlan":
+        """The plan of `params`; the test tiles follow the datasets' own split plan (photos
+        are divided on their own, so generated images never move them)."""
+        cfg, datasets = params.reconstruction, params.datasets
+        splits = plan_splits(real_rows, datasets.split_fractions, datasets.seed, datasets.heldout_generators)
+        index = index_rows(real_rows)
+        test_tiles = frozenset(r["sha256"] for r in real_rows if r["parent_sha256"] and splits[group_of(r, index, ())] == "test")
+        return cls(
+            training=params.training_reconstructors(), semantic=cfg.semantic_reconstructor, heldout=datasets.heldout_reconstructors,
+            semantic_size=cfg.semantic_size, seed=cfg.seed, test_tiles=test_tiles,
+        )  # fmt: skip
+
+
+def draw_reconstructor(seed: int, tile_sha256: str, reconstructors: Sequence[str]) -> str:
+    """The training reconstructor of one tile: the highest seeded hash of (tile, name), so
+    the draw depends on the tile alone, and a new name takes tiles only from the others."""
+    if not reconstructors:
+        raise ValueError("no training reconstructor to draw from")
+    return max(reconstructors, key=lambda name: (seeded_key(seed, "reconstructor", tile_sha256, name), name))
 
 
 def _native_size(row: Mapping) -> tuple[int, int]:
     return (row["width"] - row["width"] % 8, row["height"] - row["height"] % 8)
 
 
-def plan_reconstructions(real_rows: Sequence[Mapping], generated_rows: Sequence[Mapping], semantic_size: int) -> list[ReconJob]:
+def plan_reconstructions(real_rows: Sequence[Mapping], generated_rows: Sequence[Mapping], plan: ReconPlan) -> list[ReconJob]:
+    """Every reconstruction of the rules in the module docstring, each (parent, transform)
+    once, in a fixed order."""
     tiles = sorted((r for r in real_rows if r["parent_sha256"]), key=lambda r: r["sha256"])
     generated = sorted(generated_rows, key=lambda r: r["sha256"])
-    square = (semantic_size, semantic_size)
-    return (
-        [ReconJob(r["sha256"], r["path"], _native_size(r), None) for r in tiles]
-        + [ReconJob(r["sha256"], r["path"], square, semantic_size) for r in tiles]
-        + [ReconJob(r["sha256"], r["path"], square, semantic_size) for r in generated]
+    square, size = (plan.semantic_size, plan.semantic_size), plan.semantic_size
+    jobs = (
+        [ReconJob(r["sha256"], r["path"], _native_size(r), None, draw_reconstructor(plan.seed, r["sha256"], plan.training)) for r in tiles]
+        + [ReconJob(r["sha256"], r["path"], square, size, plan.semantic) for r in [*tiles, *generated]]
+        + [ReconJob(r["sha256"], r["path"], _native_size(r), None, name) for name in plan.heldout for r in tiles if r["sha256"] in plan.test_tiles]
     )
+    return list({job.key: job for job in jobs}.values())
 
 
-def batch_by_size(jobs: Sequence[ReconJob], batch_size: int) -> list[list[ReconJob]]:
-    by_size: dict[tuple[int, int], list[ReconJob]] = {}
+def batch_jobs(jobs: Sequence[ReconJob], batch_size: int) -> list[list[ReconJob]]:
+    """Jobs grouped by (reconstructor, input size), `batch_size` at most per group."""
+    groups: dict[tuple[str, tuple[int, int]], list[ReconJob]] = {}
     for job in jobs:
-        by_size.setdefault(job.size, []).append(job)
-    return [group[i : i + batch_size] for group in by_size.values() for i in range(0, len(group), batch_size)]
+        groups.setdefault((job.reconstructor, job.size), []).append(job)
+    return [group[i : i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
 
 
 def reconstruct_jobs(
@@ -58,14 +108,17 @@ def reconstruct_jobs(
     jobs: Sequence[ReconJob],
     load: Callable[[str], Image.Image],
     store: ImageStore,
-    reconstructor: str,
     base_seed: int,
     batch_size: int,
     created_at: str,
     flow_run_id: str | None,
 ) -> list[ImageRecord]:
-    """One batch (all jobs of one input size). The latent sample's seed comes from the
-    parent's content hash, so a resumed run reproduces a killed one byte for byte."""
+    """One batch (all jobs of one reconstructor and input size, `batch_jobs`). The latent
+    sample's seed comes from the parent's content hash, so a resumed run reproduces a killed
+    one byte for byte."""
+    reconstructors = {job.reconstructor for job in jobs}
+    if len(reconstructors) != 1:
+        raise ValueError(f"one batch must have one reconstructor, got {sorted(reconstructors)}")
     inputs = []
     for job in jobs:
         image = crop_to_multiple(load(job.parent_path))
@@ -76,9 +129,9 @@ def reconstruct_jobs(
         stored = store.put(output)
         records.append(
             ImageRecord(
-                sha256=stored.sha256, path=stored.path, kind="reconstruction", source=reconstructor,
+                sha256=stored.sha256, path=stored.path, kind="reconstruction", source=job.reconstructor,
                 parent_sha256=job.parent_sha256, generator=None, prompt=None, seed=None,
-                width=stored.width, height=stored.height, transform=job.transform(reconstructor),
+                width=stored.width, height=stored.height, transform=job.transform,
                 source_format=None, jpeg_quality=None, created_at=created_at, flow_run_id=flow_run_id,
             )
         )

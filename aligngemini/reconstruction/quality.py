@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from diffusers import AutoencoderKL
+import torch
 from PIL import Image
 
 from aligngemini.reconstruction.vae import image_seed, reconstruct
@@ -24,7 +24,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return math.inf if mse == 0.0 else 10.0 * math.log10(255.0**2 / mse)
 
 
-def heldout_psnr(vae: AutoencoderKL, tiles: Sequence[np.ndarray], base_seed: int, batch_size: int) -> float:
+def heldout_psnr(vae: torch.nn.Module, tiles: Sequence[np.ndarray], base_seed: int, batch_size: int) -> float:
     """Mean PSNR of `reconstruct` over uint8 HxWx3 tiles of one size (the real tiles no
     bootstrap model trained on). Each tile's latent seed comes from its pixels' hash, so
     the score does not depend on the tiles' order (the batch size changes rounding only)."""

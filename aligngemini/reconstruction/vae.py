@@ -2,8 +2,10 @@
 pixel-artifact dataset, identical to the real image in content, different only in the
 decoder's pixel traces.
 
-The VAE is always loaded with `AutoencoderKL.from_pretrained`, from a local directory built
-by the bootstrap stage (embedded profile) or a hub id (full profile): one code path."""
+An autoencoder is loaded with its kind's diffusers class (`autoencoders.AUTOENCODERS`:
+`AutoencoderKL`, `VQModel`, `AutoencoderTiny`, `AutoencoderDC`) and `from_pretrained`, from a
+local directory built by the bootstrap stage (embedded profile) or a hub id (full profile):
+one code path."""
 
 from __future__ import annotations
 
@@ -14,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL
 from PIL import Image
 
 from aligngemini.errors import AlignGeminiError
 from aligngemini.generation.pipelines import resolve_model
+from aligngemini.reconstruction.autoencoders import AUTOENCODERS, AutoencoderKind
 
 # SD-family VAEs downsample 8x; sides that are multiples of 8 also keep the JPEG 8x8 grid
 # of the real image aligned with its reconstruction.
@@ -29,25 +31,35 @@ class VAELoadError(AlignGeminiError):
     """The reconstruction VAE cannot be loaded (missing directory, hub id not available)."""
 
 
-_cache: dict[tuple[str, str | None], AutoencoderKL] = {}
+_cache: dict[tuple[str, str | None, str], torch.nn.Module] = {}
 _cache_lock = threading.Lock()
 
 
-def load_vae(model: str, subfolder: str | None, project_root: Path) -> AutoencoderKL:
-    """The VAE at `model` (a directory relative to `project_root` if one exists, else a hub
-    id such as "stabilityai/stable-diffusion-2-1" with subfolder "vae"), in eval mode.
-    Loaded once per process and shared by every reconstruction task of the run."""
+def load_vae(model: str, subfolder: str | None, project_root: Path, kind: str = "autoencoder_kl") -> torch.nn.Module:
+    """The autoencoder of registered `kind` at `model` (a directory relative to
+    `project_root` if one exists, else a hub id such as "stabilityai/stable-diffusion-2-1"
+    with subfolder "vae"), in eval mode. Loaded once per process and shared by every
+    reconstruction task of the run."""
+    model_class = AUTOENCODERS.get(kind).model_class
     source = resolve_model(model, project_root)
-    key = (source, subfolder)
+    key = (source, subfolder, kind)
     with _cache_lock:
         if key not in _cache:
             try:
-                vae = AutoencoderKL.from_pretrained(source, subfolder=subfolder)
+                vae = model_class.from_pretrained(source, subfolder=subfolder)
             except (OSError, ValueError) as exc:
                 where = f"'{model}'" + (f" (subfolder '{subfolder}')" if subfolder else "")
-                raise VAELoadError(f"cannot load the reconstruction VAE {where}: {exc}") from exc
+                raise VAELoadError(f"cannot load the reconstruction autoencoder {where} as {model_class.__name__}: {exc}") from exc
             _cache[key] = vae.eval()
         return _cache[key]
+
+
+def kind_of(vae: torch.nn.Module) -> AutoencoderKind:
+    """The registered kind of a loaded autoencoder, by its class."""
+    for name in AUTOENCODERS.names():
+        if type(vae) is AUTOENCODERS.get(name).model_class:
+            return AUTOENCODERS.get(name)
+    raise VAELoadError(f"{type(vae).__name__} is no registered autoencoder kind (registered: {', '.join(AUTOENCODERS.names())})")
 
 
 def clear_vae_cache() -> None:
@@ -91,14 +103,15 @@ def _to_images(decoded: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(array) for array in pixels.permute(0, 2, 3, 1).cpu().numpy()]
 
 
-def reconstruct(vae: AutoencoderKL, images: Sequence[Image.Image], seeds: Sequence[int], batch_size: int) -> list[Image.Image]:
-    """R(x) for each image: encode, draw a latent *sample* with the image's own seed (as DDA
-    does; the mode would leave out the posterior noise a generator's latents carry), decode.
+def reconstruct(vae: torch.nn.Module, images: Sequence[Image.Image], seeds: Sequence[int], batch_size: int) -> list[Image.Image]:
+    """R(x) for each image: encode, decode, as the autoencoder's kind does it (a KL latent is
+    sampled with the image's own seed).
 
     Images go through the VAE `batch_size` at a time; the last call is padded by repeating
     its last image, so every call has the same tensor shapes and an image's bytes never
     depend on which images shared its batch. Outputs are uint8 RGB of the input size."""
     _check_inputs(images, seeds, batch_size)
+    roundtrip = kind_of(vae).roundtrip
     outputs: list[Image.Image] = []
     for start in range(0, len(images), batch_size):
         chunk, chunk_seeds = list(images[start : start + batch_size]), list(seeds[start : start + batch_size])
@@ -106,7 +119,6 @@ def reconstruct(vae: AutoencoderKL, images: Sequence[Image.Image], seeds: Sequen
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in chunk_seeds + [chunk_seeds[-1]] * pad]
         pixels = _to_tensor(chunk + [chunk[-1]] * pad).to(device=vae.device, dtype=vae.dtype)
         with torch.inference_mode():
-            latents = vae.encode(pixels).latent_dist.sample(generator=generators)
-            decoded = vae.decode(latents).sample
+            decoded = roundtrip(vae, pixels, generators)
         outputs.extend(_to_images(decoded[: len(chunk)]))
     return outputs

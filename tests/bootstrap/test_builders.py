@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from diffusers import AutoencoderKL, DDPMPipeline, DiffusionPipeline
+from diffusers import AutoModel, DDPMPipeline, DiffusionPipeline
+from PIL import Image
 from skimage import data
 
 from aligngemini.bootstrap import BUILDERS, BuildContext, build_model
 from aligngemini.config import BootstrapModel
 from aligngemini.errors import AlignGeminiError
+from aligngemini.reconstruction.vae import reconstruct
 from aligngemini.registry import UnknownEntryError
 
 RESOLUTION = 32
@@ -85,7 +87,7 @@ def built_twice(
 
 
 def test_all_builders_are_registered_on_import() -> None:
-    assert {"autoencoder_kl", "stable_diffusion", "stable_diffusion_xl", "pixart", "flux", "ddpm"} <= set(BUILDERS.names())
+    assert {"autoencoder_kl", "vq_model", "autoencoder_tiny", "autoencoder_dc", "stable_diffusion", "stable_diffusion_xl", "pixart", "flux", "ddpm"} <= set(BUILDERS.names())
 
 
 def test_build_is_byte_identical(built_twice: tuple[Path, Path]) -> None:
@@ -97,12 +99,9 @@ def test_build_is_byte_identical(built_twice: tuple[Path, Path]) -> None:
 
 def _generate(folder: Path) -> np.ndarray:
     """One image from the saved directory, as float HxWx3 in [0, 1]."""
-    if not (folder / "model_index.json").exists():  # a bare autoencoder: reconstruct a tile
-        vae = AutoencoderKL.from_pretrained(folder)
-        tile = torch.from_numpy(TILES[0][:RESOLUTION, :RESOLUTION]).permute(2, 0, 1)[None].float() / 127.5 - 1
-        with torch.no_grad():
-            decoded = vae.decode(vae.encode(tile).latent_dist.mode()).sample
-        return ((decoded[0].permute(1, 2, 0).numpy() + 1) / 2).clip(0, 1)
+    if not (folder / "model_index.json").exists():  # a bare autoencoder: reconstruct a tile as its kind does
+        (decoded,) = reconstruct(AutoModel.from_pretrained(str(folder)), [Image.fromarray(TILES[0][:RESOLUTION, :RESOLUTION])], [0], 1)
+        return np.asarray(decoded, dtype=np.float32) / 255
     pipe = DiffusionPipeline.from_pretrained(folder)
     pipe.set_progress_bar_config(disable=True)
     accepted = inspect.signature(pipe.__call__).parameters

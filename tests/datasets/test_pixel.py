@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from aligngemini.catalog.records import MANIFEST_COLUMNS
 from aligngemini.config import DatasetsConfig, ImageLimits, PixelDatasetConfig, SemanticDatasetConfig
 from aligngemini.datasets.align import jpeg, reconstruction_transform
 from aligngemini.datasets.build import DATASET_BUILDERS, DatasetBuild, DatasetInputs, write_dataset_manifest
 from aligngemini.datasets.pixel import build_pixel_dataset
+from aligngemini.datasets.shortcuts import sharpness
 from aligngemini.datasets.splits import plan_splits
 from aligngemini.datasets.validation import ValidationPolicy, validate_manifest
 from aligngemini.images.loader import load_image
@@ -33,7 +34,7 @@ SEED = 7
 CREATED_AT = "2025-01-01T00:00:00+00:00"
 RECONSTRUCTOR = "recon-vae"
 FRACTIONS = {"train": 0.5, "val": 0.25, "test": 0.25}
-CONFIG = PixelDatasetConfig(jpeg_align=True, resample_probability=0.5, resample_down=(0.5, 1.0), resample_up=(1.0, 2.0))
+CONFIG = PixelDatasetConfig(jpeg_align_probability=1.0, resample_probability=0.5, resample_down=(0.5, 1.0), resample_up=(1.0, 2.0))
 
 
 @dataclass
@@ -48,12 +49,12 @@ class Stage:
     def load(self, row: dict) -> Image.Image:
         return load_image(resolve_inside(Path("data"), row["path"], base=self.root), self.limits).image
 
-    def build(self, config: PixelDatasetConfig = CONFIG, real_rows=None, recon_rows=None) -> DatasetBuild:
+    def build(self, config: PixelDatasetConfig = CONFIG, real_rows=None, recon_rows=None, heldout=()) -> DatasetBuild:
         real_rows = self.real_rows if real_rows is None else real_rows
         return build_pixel_dataset(
             real_rows, self.recon_rows if recon_rows is None else recon_rows,
             plan_splits(real_rows, FRACTIONS, SEED, ()), config, SEED,
-            ImageStore(Path("data/datasets/pixel"), self.root), self.load, created_at=CREATED_AT,
+            ImageStore(Path("data/datasets/pixel"), self.root), self.load, created_at=CREATED_AT, heldout_reconstructors=heldout,
         )  # fmt: skip
 
 
@@ -162,6 +163,38 @@ def test_the_fake_is_jpeg_aligned_only_when_its_partner_came_from_a_jpeg(stage, 
     assert checked["jpeg only"] and checked["png"]
 
 
+def test_jpeg_alignment_is_drawn_per_pair(stage):
+    half = stage.build(CONFIG.model_copy(update={"jpeg_align_probability": 0.5}))
+    tiles = {row["sha256"]: row for row in stage.real_rows}
+    aligned = Counter(
+        (pair["fake"]["transform"] or "").startswith("jpeg(") for pair_id, pair in _pairs(half).items() if tiles[pair_id]["source_format"] == "JPEG"
+    )
+    assert aligned[True] and aligned[False], aligned
+
+
+def test_sharpness_matching_blurs_the_sharper_member_to_the_other(stage):
+    blurred = [
+        {**row, "source": "blurry", "transform": reconstruction_transform("blurry", None)} for row in stage.recon_rows if row["transform"] == f"vae({RECONSTRUCTOR})"
+    ]  # fmt: skip
+    store = ImageStore(Path("data/recon"), stage.root)
+    for row in blurred:  # a decoder that loses detail: the shortcut a sharpness match removes
+        stored = store.put(stage.load(row).filter(ImageFilter.GaussianBlur(1.2)))
+        row.update(sha256=stored.sha256, path=stored.path)
+    matched = stage.build(CONFIG.model_copy(update={"sharpness_tolerance": 0.05, "resample_probability": 0.0}), recon_rows=blurred)
+    ratios = []
+    for pair in _pairs(matched).values():
+        real, fake = (np.asarray(stage.load(pair[label]), dtype=np.float64) for label in ("real", "fake"))
+        ratios.append(sharpness(fake) / sharpness(real))
+        assert (pair["real"]["transform"] or "").startswith("blur(s=")
+    assert 0.9 < np.median(ratios) < 1.1, ratios
+
+
+def test_heldout_reconstructors_never_enter_the_dataset(stage, built):
+    held = [{**row, "source": "held-out", "transform": reconstruction_transform("held-out", None)} for row in stage.recon_rows]
+    assert stage.build(recon_rows=[*stage.recon_rows, *held], heldout=["held-out"]) == built
+    assert stage.build(recon_rows=held, heldout=["held-out"]).rows == []
+
+
 def test_resampling_is_identical_for_both_members(built):
     resample = re.compile(r"resample\(down=[\d.]+,up=[\d.]+\)")
     counts = Counter()
@@ -194,7 +227,7 @@ def test_derived_images_are_recorded_with_their_lineage(stage, built):
 
 
 def test_no_alignment_when_disabled(stage):
-    plain = CONFIG.model_copy(update={"jpeg_align": False, "resample_probability": 0.0})
+    plain = CONFIG.model_copy(update={"jpeg_align_probability": 0.0, "resample_probability": 0.0})
     build = stage.build(plain)
     assert all(row["transform"] is None for row in build.rows)
     assert build.new_records == []
@@ -236,7 +269,7 @@ def test_the_manifest_passes_validation(stage, built):
 
 def test_the_registered_builder_builds_the_same_dataset(stage, built):
     config = DatasetsConfig(
-        seed=SEED, split_fractions=FRACTIONS, heldout_generators=[], pixel=CONFIG,
+        seed=SEED, split_fractions=FRACTIONS, heldout_generators=[], heldout_reconstructors=[], pixel=CONFIG,
         semantic=SemanticDatasetConfig(jpeg_probability=0.5, jpeg_quality=(70, 95)),
     )  # fmt: skip
     inputs = DatasetInputs(stage.real_rows, [], stage.recon_rows, plan_splits(stage.real_rows, FRACTIONS, SEED, ()))

@@ -222,8 +222,8 @@ def test_the_manifest_passes_validation(stage, built):
 
 def test_the_registered_builder_builds_the_same_dataset(stage, built):
     config = DatasetsConfig(
-        seed=SEED, split_fractions=FRACTIONS, heldout_generators=[HELD_OUT], semantic=CONFIG,
-        pixel=PixelDatasetConfig(jpeg_align=True, resample_probability=0.0, resample_down=(1, 1), resample_up=(1, 1)),
+        seed=SEED, split_fractions=FRACTIONS, heldout_generators=[HELD_OUT], heldout_reconstructors=[], semantic=CONFIG,
+        pixel=PixelDatasetConfig(jpeg_align_probability=1.0, resample_probability=0.0, resample_down=(1, 1), resample_up=(1, 1)),
     )  # fmt: skip
     inputs = DatasetInputs(stage.real_rows, stage.generated_rows, stage.recon_rows, stage.splits())
     store = ImageStore(Path("data/datasets/semantic"), stage.root)

@@ -48,7 +48,7 @@ def test_condition_names_are_stable_and_file_safe():
 
 
 def test_conditions_start_clean_then_follow_the_config(photo):
-    config = EvaluationConfig(perturbations=[{"kind": "blur", "value": 2}, {"kind": "jpeg", "value": 75}], batch_size=4, threads=1)
+    config = EvaluationConfig(perturbations=[{"kind": "blur", "value": 2}, {"kind": "jpeg", "value": 75}], batch_size=4, threads=1, image_size=64, generalisation_conditions=["clean"])
     grid = conditions(config)
     assert [name for name, _ in grid] == ["clean", "blur_s2", "jpeg_q75"]
     assert grid[0][1] is None
@@ -68,7 +68,7 @@ def test_invalid_values_are_refused(kind, value):
 
 def test_repeated_condition_is_refused():
     with pytest.raises(ValueError, match="jpeg_q75"):
-        EvaluationConfig(perturbations=[{"kind": "jpeg", "value": 75}, {"kind": "jpeg", "value": 75.0}], batch_size=4, threads=1)
+        EvaluationConfig(perturbations=[{"kind": "jpeg", "value": 75}, {"kind": "jpeg", "value": 75.0}], batch_size=4, threads=1, image_size=64, generalisation_conditions=["clean"])
 
 
 def test_params_yaml_carries_the_robustness_grid():

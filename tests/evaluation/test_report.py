@@ -4,7 +4,7 @@ import re
 import pytest
 
 from aligngemini.evaluation.report import write_report
-from aligngemini.evaluation.summary import summarise
+from aligngemini.evaluation.summary import SETS, summarise
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HOSTILE = "<script>alert(1)</script>$x^"
@@ -26,7 +26,7 @@ def test_report_embeds_its_figures_and_keeps_them_on_disk(report, scores_table):
     assert path.name == "report.html" and path.parent.name == "report"
     page = path.read_text(encoding="utf-8")
     stems = {p.stem for p in (path.parent / "figures").glob("*.png")}
-    assert stems == {"roc_test", "roc_heldout", "roc_all", "generators", "robustness_test", "robustness_heldout", "robustness_all"}
+    assert stems == {"generators"} | {f"{kind}_{name}" for kind in ("roc", "robustness") for name in SETS}
     embedded = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(embedded) == len(stems)
     on_disk = {(path.parent / "figures" / f"{stem}.png").read_bytes() for stem in stems}
@@ -52,11 +52,13 @@ def test_tables_show_the_metrics(report, scores_table):
     page = report(scores_table()).read_text(encoding="utf-8")
     assert "<td>semantic</td>" in page and "<td>gen-h</td>" in page and "<td>jpeg_q50</td>" in page
     assert "<td>0.500</td>" in page  # semantic on the held-out set
+    assert page.index("Generalisation: held-out families") < page.index("Ablation")
+    assert "<td>fam-r</td><td>reconstructor</td>" in page and "<td>fam-h</td><td>generator</td>" in page
 
 
 def test_set_without_fakes_is_reported_without_its_figures(report, scores_table):
     table = scores_table()
-    path = report(table[table["split"] != "heldout"])
+    path = report(table[~table["split"].str.startswith("heldout")])
     assert not (path.parent / "figures" / "roc_heldout.png").exists()
     assert "No ROC curve for the heldout set" in path.read_text(encoding="utf-8")
 

@@ -71,11 +71,20 @@ def test_evaluation_writes_metrics_plots_report_and_artifact(evaluated, registry
     conditions = {"clean", "jpeg_q95", "jpeg_q75", "jpeg_q50", "resize_x0.5", "resize_x2", "blur_s1", "blur_s2"}
     assert set(evaluated["sets"]["all"]) == conditions
     generators = pd.read_csv(reports / "generators.csv")
-    assert set(generators.generator) == {g.name for g in project.params.generators}
+    assert set(generators.generator) == {g.name for g in project.params.generators} | set(project.params.datasets.heldout_reconstructors)
+    assert next(iter(evaluated)) == "generalisation", "metrics.json leads with the held-out families"
+    families = {entry.family for entry in project.params.reconstruction.reconstructors if entry.name in project.params.datasets.heldout_reconstructors}
+    families |= {g.family or g.name for g in project.params.generators if g.name in project.params.datasets.heldout_generators}
+    assert set(evaluated["generalisation"]) == families
+    for family, entry in evaluated["generalisation"].items():
+        assert set(entry) == {"kind", *project.params.evaluation.generalisation_conditions}
+        assert entry["clean"]["fused"]["n_fake"] > 0 and entry["clean"]["fused"]["n_real"] > 0, family
+    assert "centre-cropped to 64x64" in evaluated["matching"]
     roc = pd.read_csv(reports / "roc.csv")
     assert {"detector", "set", "fpr", "tpr"} <= set(roc.columns) and set(roc.detector) >= {"pixel", "semantic", "fused"}
     html = (reports / "html" / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3 and "tiny-ddpm" in html
+    assert html.index("Generalisation: held-out families") < html.index("Ablation")
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["evaluation-ablation"])))
     assert found and found[-1].type == "table"
@@ -92,13 +101,14 @@ def test_fused_model_folder_scores_like_the_evaluation(evaluated, registry_proje
 def test_registry_promotes_a_better_candidate_and_refuses_a_worse_one(evaluated, registry_project):
     project = Project.load(registry_project)
     name = project.params.registry.artifact
-    ranked = sorted(["or_fixed", "or_calibrated", "logistic"], key=lambda rule: _clean(evaluated, "all", rule)["balanced_accuracy"])
+    gated = project.params.registry.gate.metric_set
+    ranked = sorted(["or_fixed", "or_calibrated", "logistic"], key=lambda rule: _clean(evaluated, gated, rule)["balanced_accuracy"])
     worst, best = ranked[0], ranked[-1]
-    assert _clean(evaluated, "all", worst)["balanced_accuracy"] < _clean(evaluated, "all", best)["balanced_accuracy"]
+    assert _clean(evaluated, gated, worst)["balanced_accuracy"] < _clean(evaluated, gated, best)["balanced_accuracy"]
 
     def candidate(rule: str) -> dict:
         # the clean images alone: the gate compares clean figures, the grid was checked above
-        _edit(registry_project, lambda p: (p["fusion"].update(rule=rule), p["evaluation"].update(perturbations=[])))
+        _edit(registry_project, lambda p: (p["fusion"].update(rule=rule), p["evaluation"].update(perturbations=[], generalisation_conditions=["clean"])))
         evaluate(params_path=str(registry_project))
         return register(params_path=str(registry_project))
 

@@ -34,9 +34,13 @@ def pixel_config(**overrides: Any) -> PixelConfig:
         "eval_splits": ["val", "test"],
         "eval_jpeg_quality": 75,
         "augment": {
+            "paired": True,
+            "pixel_mix_probability": 0.2, "pixel_mix_max_ratio": 0.8, "freq_mix_probability": 0.2, "freq_mix_max_ratio": 0.8,
+            "resized_copies_probability": 0.25,
             "resample_probability": 0.3, "resample_down": [0.5, 1.0], "resample_up": [1.0, 2.0],
             "jpeg_probability": 0.1, "jpeg_quality": [85, 100],
             "blur_probability": 0.1, "blur_sigma": [0.0, 0.5],
+            "hflip_probability": 0.5, "vflip_probability": 0.5,
             "jitter_probability": 0.2, "jitter_strength": 0.2,
         },
         "inference": {"grid": 2, "min_side": 24, "threshold": 0.5, "batch_size": 64},

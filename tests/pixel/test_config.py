@@ -28,6 +28,11 @@ def test_min_side_must_keep_padding_below_the_image(make_config, min_side):
         make_config(inference={"min_side": min_side})
 
 
-def test_ranges_are_checked(make_config):
-    with pytest.raises(pydantic.ValidationError, match="jpeg_quality"):
-        make_config(augment={"jpeg_quality": [90, 80]})
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("jpeg_quality", [90, 80]), ("resample_down", [0.1, 1.2]), ("pixel_mix_max_ratio", 1.5),
+     ("freq_mix_probability", -0.1), ("resized_copies_probability", 2.0), ("vflip_probability", 1.1)],
+)  # fmt: skip
+def test_ranges_are_checked(make_config, key, value):
+    with pytest.raises(pydantic.ValidationError, match=key):
+        make_config(augment={key: value})

@@ -29,3 +29,14 @@ def test_items_hold_the_real_then_the_fake_crop(make_config, make_dataset):
     again = dataset[0][0]
     dataset.epoch = 1
     assert torch.equal(again, crops[:2]) and not torch.equal(dataset[0][0], again)
+
+
+def test_resized_copies_and_mixed_fakes_keep_their_labels(make_config, make_dataset):
+    rows, images = make_dataset({"train": 2})
+    pairs = pairs_of_split(rows, "train")
+    always = {"pixel_mix_probability": 1.0, "freq_mix_probability": 1.0, "resized_copies_probability": 1.0}
+    dataset = AugmentedPairs(pairs, images, make_config(augment=always).augment, 32, seed=0)
+    plain = AugmentedPairs(pairs, images, make_config(augment={"resized_copies_probability": 0.0}).augment, 32, seed=0)
+    assert dataset[0][0].shape == (6, 3, 32, 32) and dataset[0][1].tolist() == [0.0, 1.0] * 3
+    crops, labels = collate_pairs([dataset[0], plain[1]])
+    assert crops.shape == (8, 3, 32, 32) and labels.tolist() == [0.0, 1.0] * 4
