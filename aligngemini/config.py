@@ -181,6 +181,7 @@ class ValidationConfig(Strict):
     shortcut_max_pairs: int | None = Field(gt=0, description="Shortcut check: measure a seeded sample of at most this many complete pixel pairs (every image is decoded, so this bounds the cost); null measures every pair.")
     shortcut_splits: list[Literal["train", "val", "test", "heldout"]] = Field(min_length=1, description="Shortcut check: the splits whose pairs are measured.")
     shortcut_seed: int = Field(description="Shortcut check: seed of the sample of pairs.")
+    shortcut_blocking: bool = Field(description="Shortcut check: true fails the pixel dataset's validation (training then refuses it) when a statistic separates real from fake; false reports the failing statistics (validation.json, Data Docs, the stage log) and lets the dataset pass.")
 
 
 class RetrainConfig(Strict):

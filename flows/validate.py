@@ -38,7 +38,7 @@ def _policy(project: Project, name: str) -> ValidationPolicy:
     v = params.validation
     shortcuts = ShortcutPolicy(
         load=project.load_image, margin=v.shortcut_margin, max_pairs=v.shortcut_max_pairs,
-        splits=frozenset(v.shortcut_splits), seed=v.shortcut_seed,
+        splits=frozenset(v.shortcut_splits), seed=v.shortcut_seed, blocking=v.shortcut_blocking,
     ) if name == "pixel" else None
     return ValidationPolicy(
         allowed_generators=frozenset(allowed), balance_tolerance=params.validation.balance_tolerance,

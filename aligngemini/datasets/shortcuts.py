@@ -46,6 +46,7 @@ class ShortcutPolicy:
     max_pairs: int | None
     splits: frozenset[str]
     seed: int
+    blocking: bool = True
 
     @property
     def max_separability(self) -> float:

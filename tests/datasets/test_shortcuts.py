@@ -230,3 +230,11 @@ def test_the_validate_flow_checks_the_pixel_pairs_only(new_project):
     assert pixel.margin == project.params.validation.shortcut_margin
     assert pixel.max_pairs == project.params.validation.shortcut_max_pairs
     assert flow_policy(project, "semantic").shortcuts is None
+
+
+def test_a_non_blocking_check_reports_the_shortcut_but_passes_the_dataset(datasets):
+    manifest, policy = datasets["blurred"]
+    report = validate_manifest(manifest, dataclasses.replace(policy, shortcuts=dataclasses.replace(policy.shortcuts, blocking=False)))
+    assert report.success
+    assert [f["check"] for f in report.failures] == ["no_shortcut"]
+    assert report.shortcuts["sharpness"]["separability"] > policy.shortcuts.max_separability
