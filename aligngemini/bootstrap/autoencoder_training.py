@@ -37,14 +37,8 @@ def saturate(images: torch.Tensor, max_factor: float, generator: torch.Generator
 
 def log_spectrum(images: torch.Tensor) -> torch.Tensor:
     """Per-channel log-amplitude spectrum: phase-free, so a decoder is asked for the input's
-    energy at each frequency, not for its exact texture, which it cannot recover. The crop is
-    Hann-windowed first: unwindowed, the crop's borders (zero-padding traces, the wrap-around
-    edge) carry so much of a small crop's high-frequency energy that a decoder can match the
-    spectrum there and stay blurry inside."""
-    height, width = images.shape[-2:]
-    window = torch.outer(torch.hann_window(height, periodic=False), torch.hann_window(width, periodic=False))
-    window = window / window.square().mean().sqrt()  # unit power: the floor keeps its meaning
-    return torch.log(torch.fft.rfft2(images * window, norm="ortho").abs() + float(__import__("os").environ.get("FLOOR", _SPECTRUM_FLOOR)))
+    energy at each frequency, not for its exact texture, which it cannot recover."""
+    return torch.log(torch.fft.rfft2(images, norm="ortho").abs() + _SPECTRUM_FLOOR)
 
 
 def train_autoencoder(model: torch.nn.Module, ctx: BuildContext, roundtrip: Roundtrip) -> CropSampler:
