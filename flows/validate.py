@@ -30,8 +30,9 @@ class DatasetValidationError(AlignGeminiError):
 
 def _policy(project: Project, name: str) -> ValidationPolicy:
     """The pixel dataset's fakes come from the training reconstructors (a held-out one's
-    would leak the leave-one-family-out test), the semantic one's from the generator registry. The held-out split holds fakes only by design (the
-    leave-one-generator-out test pairs it with the test split's reals). Only the pixel pairs
+    would leak the leave-one-family-out test), the semantic one's from the generator
+    registry. The held-out split holds fakes only by design (the leave-one-generator-out
+    test pairs it with the test split's reals). Only the pixel pairs
     share their content, so only they get the shortcut check."""
     params = project.params
     allowed = set(params.training_reconstructors()) if name == "pixel" else {g.name for g in params.generators}
