@@ -121,10 +121,12 @@ def test_registry_promotes_a_better_candidate_and_refuses_a_worse_one(evaluated,
     assert _clean(evaluated, gated, worst)["balanced_accuracy"] < _clean(evaluated, gated, best)["balanced_accuracy"]
 
     def candidate(rule: str) -> dict:
-        # the clean images alone: the gate compares clean figures, the grid was checked above
+        # the clean images alone: the gate compares clean figures, the grid was checked above.
+        # The rules trade real for fake accuracy on this tiny run, so the real-accuracy guard
+        # (tests/model_registry/test_gate.py) is lifted: this checks the ranking by balanced accuracy
         _edit(registry_project, lambda p: (
             p["fusion"].update(rule=rule), p["evaluation"].update(perturbations=[], generalisation_conditions=["clean"]),
-            p["registry"]["gate"].update(metric_set=gated),
+            p["registry"]["gate"].update(metric_set=gated, real_accuracy_tolerance=1.0),
         ))  # fmt: skip
         evaluate(params_path=str(registry_project))
         return register(params_path=str(registry_project))
