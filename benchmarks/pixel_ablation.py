@@ -3,7 +3,7 @@ held-out families (decoders and generators no branch trained on), the figure the
 leave-one-family-out evaluation leads with.
 
 Each variant edits the params' setup (which training reconstructors the pixel pairs' fakes
-come from, and the `pixel` config), builds that pixel dataset, trains the expert and scores
+come from, how the pairs are aligned, and the `pixel` config), builds that pixel dataset, trains the expert and scores
 the pixel branch alone as `flows.evaluate` scores it: the matched evaluation images of the
 datasets' split plan, every held-out family and the in-distribution `test` fakes each
 against the `test` reals, clean and under the other `evaluation.generalisation_conditions`.
@@ -38,6 +38,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from aligngemini.config import PixelDatasetConfig  # noqa: E402
 from aligngemini.datasets.pixel import build_pixel_dataset  # noqa: E402
 from aligngemini.datasets.splits import plan_splits  # noqa: E402
 from aligngemini.evaluation.images import EvalImage, evaluation_images, matched  # noqa: E402
@@ -59,6 +60,7 @@ DETECTOR = "pixel"
 @dataclasses.dataclass(frozen=True)
 class Setup:
     reconstructors: tuple[str, ...]  # the training reconstructors drawn among per tile (rendezvous hashing)
+    dataset: PixelDatasetConfig  # the pairs' alignment (datasets.pixel)
     pixel: PixelConfig
 
 
@@ -70,13 +72,21 @@ def _augment(**update) -> Callable[[Setup], Setup]:
     return edit
 
 
-# (name, edit of the params' setup). The baseline is the params as they are.
+def _align(**update) -> Callable[[Setup], Setup]:
+    return lambda setup: dataclasses.replace(setup, dataset=setup.dataset.model_copy(update=update))
+
+
+# (name, edit of the params' setup). Each sets what it names, whatever the params say, so a
+# variant that the params already are scores like the baseline (the params as they are).
 VARIANTS: list[tuple[str, Callable[[Setup], Setup]]] = [
-    ("four reconstructors", lambda setup: setup),
+    ("params", lambda setup: setup),
     # one decoder: every real tile is paired with recon-vae's native reconstruction
     ("one reconstructor", lambda setup: dataclasses.replace(setup, reconstructors=("recon-vae",))),
+    ("per-pair augmentation", _augment(paired=True)),
     ("per-image augmentation", _augment(paired=False)),
     ("no mixing", _augment(pixel_mix_probability=0.0, freq_mix_probability=0.0)),
+    ("sharpness matching", _align(sharpness_tolerance=0.05)),
+    ("no sharpness matching", _align(sharpness_tolerance=None)),
 ]
 
 
@@ -103,26 +113,27 @@ class Workspace:
         datasets = project.params.datasets
         # the plan of flows.build_datasets, so every variant keeps the pipeline's splits
         self.splits = plan_splits([*self.real, *self.generated], datasets.split_fractions, datasets.seed, datasets.heldout_generators)
-        self.datasets: dict[tuple[str, ...], tuple[list[dict], dict]] = {}
+        self.datasets: dict[tuple[tuple[str, ...], str], tuple[list[dict], dict]] = {}
 
     def load(self, path: str) -> Image.Image:
         owner = self.scratch if (self.scratch.root / path).is_file() else self.project
         return owner.load_image(path)
 
-    def pixel_rows(self, reconstructors: tuple[str, ...]) -> tuple[list[dict], dict]:
-        """The pixel dataset's rows whose fakes come from `reconstructors` (built once per set),
-        and how it was made."""
-        if reconstructors not in self.datasets:
-            self.datasets[reconstructors] = self._build(reconstructors)
-        return self.datasets[reconstructors]
+    def pixel_rows(self, reconstructors: tuple[str, ...], config: PixelDatasetConfig) -> tuple[list[dict], dict]:
+        """The pixel dataset's rows whose fakes come from `reconstructors`, aligned by `config`
+        (built once per pair of them), and how it was made."""
+        key = (reconstructors, config.model_dump_json())
+        if key not in self.datasets:
+            self.datasets[key] = self._build(reconstructors, config)
+        return self.datasets[key]
 
-    def _build(self, reconstructors: tuple[str, ...]) -> tuple[list[dict], dict]:
+    def _build(self, reconstructors: tuple[str, ...], config: PixelDatasetConfig) -> tuple[list[dict], dict]:
         params = self.project.params
         started = time.perf_counter()
         recon_rows, made = self._native_reconstructions(reconstructors)
         reconstructed = time.perf_counter() - started
         built = build_pixel_dataset(
-            self.real, recon_rows, self.splits, params.datasets.pixel, params.datasets.seed, self.scratch.dataset_store("pixel"),
+            self.real, recon_rows, self.splits, config, params.datasets.seed, self.scratch.dataset_store("pixel"),
             lambda row: self.load(row["path"]), created_at=_now(), heldout_reconstructors=params.datasets.heldout_reconstructors,
         )  # fmt: skip
         pairs = {split: sum(1 for row in built.rows if row["split"] == split and row["label"] == "real") for split in sorted(set(self.splits.values()))}
@@ -212,7 +223,7 @@ def main() -> None:
     params = project.params
     torch.set_num_threads(params.pixel.threads)
     pixel = params.pixel if args.epochs is None else params.pixel.model_copy(update={"epochs": args.epochs})
-    baseline = Setup(tuple(params.training_reconstructors()), pixel)
+    baseline = Setup(tuple(params.training_reconstructors()), params.datasets.pixel, pixel)
     names = list(params.evaluation.generalisation_conditions)
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-pixel-ablation-") as scratch:
@@ -235,7 +246,7 @@ def main() -> None:
 
         for name in chosen:
             setup = known[name](baseline)
-            rows, dataset = work.pixel_rows(setup.reconstructors)
+            rows, dataset = work.pixel_rows(setup.reconstructors, setup.dataset)
             _log(f"{name}: training {setup.pixel.epochs} epoch(s) on {dataset['pairs'].get(setup.pixel.train_split, 0)} pairs")
             started = time.perf_counter()
             trained = train_pixel_expert(rows, work.load, setup.pixel, progress=False)

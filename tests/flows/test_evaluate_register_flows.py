@@ -63,8 +63,9 @@ def test_chosen_fusion_is_at_least_as_good_as_either_branch(evaluated, registry_
         assert fused["n_real"] > 0 and fused["n_fake"] > 0
         best_branch = max(_clean(evaluated, name, b)["balanced_accuracy"] for b in BRANCHES)
         # the fusion is fitted on in-distribution validation images: on families it never saw it
-        # must not pull the better branch down by more than a few images' worth
-        slack = 0.0 if name == "test" else 0.05
+        # must not pull the better branch down by more than one image's worth (measured 0.873
+        # fused vs 0.875 pixel on heldout, 0.917 vs 0.913 semantic on test)
+        slack = 0.0 if name == "test" else 0.02
         assert fused["balanced_accuracy"] >= best_branch - slack, name
 
 
@@ -93,6 +94,17 @@ def test_evaluation_writes_metrics_plots_report_and_artifact(evaluated, registry
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["evaluation-ablation"])))
     assert found and found[-1].type == "table"
+
+
+def test_pixel_expert_catches_families_it_never_trained_on(evaluated):
+    # the issue-13 figure: a decoder family and a generator family no branch trained on
+    # (measured 0.90 / 0.87 clean, AUROC 0.94 / 0.91, JPEG q75 0.87 / 0.95); the bars leave a
+    # few images' worth of room on these 30-real sets
+    for family, entry in evaluated["generalisation"].items():
+        clean, jpeg = entry["clean"]["pixel"], entry["jpeg_q75"]["pixel"]
+        print(family, {k: round(clean[k], 3) for k in ("balanced_accuracy", "roc_auc")}, round(jpeg["balanced_accuracy"], 3))
+        assert clean["balanced_accuracy"] >= 0.80 and clean["roc_auc"] >= 0.85, family
+        assert jpeg["balanced_accuracy"] >= 0.75, family
 
 
 def test_the_gate_judges_held_out_figures_by_default(evaluated, registry_project):
