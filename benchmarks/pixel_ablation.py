@@ -51,7 +51,7 @@ from aligngemini.pixel.infer import p_fake  # noqa: E402
 from aligngemini.pixel.model import PixelExpert  # noqa: E402
 from aligngemini.pixel.train import train_pixel_expert  # noqa: E402
 from aligngemini.project import Project  # noqa: E402
-from aligngemini.reconstruction.jobs import ReconPlan, batch_jobs, plan_reconstructions, reconstruct_jobs  # noqa: E402
+from aligngemini.reconstruction.jobs import ReconPlan, batch_jobs, native_size, plan_reconstructions, reconstruct_jobs  # noqa: E402
 from aligngemini.reconstruction.vae import load_vae  # noqa: E402
 
 DETECTOR = "pixel"
@@ -148,7 +148,9 @@ class Workspace:
         params = self.project.params
         cfg = params.reconstruction
         plan = dataclasses.replace(ReconPlan.from_params(params, self.real), training=reconstructors, heldout=())
-        jobs = [job for job in plan_reconstructions(self.real, [], plan) if job.resize is None]
+        tiles = {row["sha256"]: row for row in self.real}
+        # the native-size jobs, and a semantic one standing for the native job of its tile
+        jobs = [job for job in plan_reconstructions(self.real, [], plan) if job.size == native_size(tiles[job.parent_sha256])]
         have = {(row["parent_sha256"], row["transform"]): row for row in self.recons}
         missing = [job for job in jobs if job.key not in have]
         for batch in batch_jobs(missing, cfg.batch_size):

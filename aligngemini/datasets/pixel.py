@@ -3,11 +3,13 @@ native size, aligned (as in DDA) so that only the decoder's pixel traces tell th
 
 Rules:
 - every real image with a native-size reconstruction (transform `vae(<name>)`, see
-  `align.reconstruction_transform`) by a reconstructor that is not held out gives one pair.
-  The reconstruct stage makes one such reconstruction per tile, by the training
-  reconstructor drawn for it; should there be several, the one whose name sorts first is
-  used (then the smallest sha256), so each real is in one pair. Held-out reconstructors'
-  reconstructions never enter the dataset: they are the evaluation's;
+  `align.reconstruction_transform`, or `resize(N)+vae(<name>)` of an N x N real, which the
+  reconstruct stage plans instead when N is also the semantic size) by a reconstructor that
+  is not held out gives one pair. The reconstruct stage makes one such reconstruction per
+  tile, by the training reconstructor drawn for it; should there be several, a native one
+  comes before a resized one, then the one whose name sorts first (then the smallest
+  sha256), so each real is in one pair. Held-out reconstructors' reconstructions never
+  enter the dataset: they are the evaluation's;
 - both rows share `pair_id` = the real image's sha256, and the real's group and split;
   the fake's `generator` is the reconstructor (the reconstruction's `source`);
 - real and fake must have the same size and mode before and after alignment (else
@@ -80,12 +82,19 @@ def build_pixel_dataset(
 
 def native_reconstructions(recon_rows: Iterable[Mapping], reals: Mapping[str, Mapping]) -> dict[str, Mapping]:
     """The native-size reconstruction of each real image that has one, by the real's sha256."""
+    found = []
+    for recon in recon_rows:
+        parsed, real = parse_reconstruction_transform(recon["transform"]), reals.get(recon["parent_sha256"])
+        if parsed is not None and real is not None and parsed[1] in (None, _square_side(real)):
+            found.append(((parsed[1] is not None, recon["source"] or "", recon["sha256"]), recon))
     partners: dict[str, Mapping] = {}
-    for recon in sorted(recon_rows, key=lambda row: (row["source"] or "", row["sha256"])):
-        parsed = parse_reconstruction_transform(recon["transform"])
-        if parsed is not None and parsed[1] is None and recon["parent_sha256"] in reals:
-            partners.setdefault(recon["parent_sha256"], recon)
+    for _, recon in sorted(found, key=lambda item: item[0]):
+        partners.setdefault(recon["parent_sha256"], recon)
     return partners
+
+
+def _square_side(row: Mapping) -> int | None:
+    return row["width"] if row["width"] == row["height"] else None
 
 
 def alignment_steps(

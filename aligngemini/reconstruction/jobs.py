@@ -8,7 +8,11 @@
   the same decoder traces and the same resize. Inputs are square (tiles and generated
   images are), so resizing keeps their aspect.
 - The real tiles of the test split are reconstructed at native size by every held-out
-  reconstructor: the leave-one-family-out evaluation's fakes, never trained on."""
+  reconstructor: the leave-one-family-out evaluation's fakes, never trained on.
+- A resize to the size a tile already has changes nothing (the full profile's 336 px tiles
+  and `semantic_size` 336): its job and the tile's native job by the same reconstructor would
+  make the same bytes, so the resized one stands for both and the pixel dataset accepts it
+  as native (`datasets.pixel.native_reconstructions`)."""
 
 from __future__ import annotations
 
@@ -77,22 +81,28 @@ def draw_reconstructor(seed: int, tile_sha256: str, reconstructors: Sequence[str
     return max(reconstructors, key=lambda name: (seeded_key(seed, "reconstructor", tile_sha256, name), name))
 
 
-def _native_size(row: Mapping) -> tuple[int, int]:
+def native_size(row: Mapping) -> tuple[int, int]:
+    """The input size of a native-size job: the image cropped to a multiple of 8."""
     return (row["width"] - row["width"] % 8, row["height"] - row["height"] % 8)
 
 
 def plan_reconstructions(real_rows: Sequence[Mapping], generated_rows: Sequence[Mapping], plan: ReconPlan) -> list[ReconJob]:
-    """Every reconstruction of the rules in the module docstring, each (parent, transform)
-    once, in a fixed order."""
+    """Every reconstruction of the rules in the module docstring, each (parent,
+    reconstructor, input size) once, in a fixed order."""
     tiles = sorted((r for r in real_rows if r["parent_sha256"]), key=lambda r: r["sha256"])
     generated = sorted(generated_rows, key=lambda r: r["sha256"])
     square, size = (plan.semantic_size, plan.semantic_size), plan.semantic_size
     jobs = (
-        [ReconJob(r["sha256"], r["path"], _native_size(r), None, draw_reconstructor(plan.seed, r["sha256"], plan.training)) for r in tiles]
+        [ReconJob(r["sha256"], r["path"], native_size(r), None, draw_reconstructor(plan.seed, r["sha256"], plan.training)) for r in tiles]
         + [ReconJob(r["sha256"], r["path"], square, size, plan.semantic) for r in [*tiles, *generated]]
-        + [ReconJob(r["sha256"], r["path"], _native_size(r), None, name) for name in plan.heldout for r in tiles if r["sha256"] in plan.test_tiles]
+        + [ReconJob(r["sha256"], r["path"], native_size(r), None, name) for name in plan.heldout for r in tiles if r["sha256"] in plan.test_tiles]
     )
-    return list({job.key: job for job in jobs}.values())
+    planned: dict[tuple[str, str, tuple[int, int]], ReconJob] = {}
+    for job in jobs:
+        same_output = (job.parent_sha256, job.reconstructor, job.size)
+        if same_output not in planned or job.resize is not None:
+            planned[same_output] = job
+    return list(planned.values())
 
 
 def batch_jobs(jobs: Sequence[ReconJob], batch_size: int) -> list[list[ReconJob]]:

@@ -20,7 +20,7 @@ from aligngemini.catalog.records import MANIFEST_COLUMNS
 from aligngemini.config import DatasetsConfig, ImageLimits, PixelDatasetConfig, SemanticDatasetConfig
 from aligngemini.datasets.align import jpeg, reconstruction_transform
 from aligngemini.datasets.build import DATASET_BUILDERS, DatasetBuild, DatasetInputs, write_dataset_manifest
-from aligngemini.datasets.pixel import build_pixel_dataset
+from aligngemini.datasets.pixel import build_pixel_dataset, native_reconstructions
 from aligngemini.datasets.shortcuts import sharpness
 from aligngemini.datasets.splits import plan_splits
 from aligngemini.datasets.validation import ValidationPolicy, validate_manifest
@@ -277,3 +277,16 @@ def test_the_registered_builder_builds_the_same_dataset(stage, built):
     builder = DATASET_BUILDERS.get("pixel")
     registered = builder(inputs, config, store, stage.load, created_at=CREATED_AT, flow_run_id=None)
     assert registered == built
+
+
+def test_a_resize_to_the_reals_own_side_counts_as_native_and_a_true_native_comes_first():
+    # the reconstruct stage plans one resized job where a tile's side is the semantic size
+    reals = {name: {"sha256": name, "width": 336, "height": 336} for name in ("drawn-a", "drawn-b", "small")}
+
+    def recon(parent: str, source: str, resize: int | None) -> dict:
+        return {"sha256": f"{parent}-{source}-{resize}", "parent_sha256": parent, "source": source,
+                "transform": reconstruction_transform(source, resize)}  # fmt: skip
+
+    rows = [recon("drawn-a", "a", 336), recon("drawn-b", "a", 336), recon("drawn-b", "b", None), recon("small", "a", 64)]
+    partners = native_reconstructions(rows, reals)
+    assert {real: row["sha256"] for real, row in partners.items()} == {"drawn-a": "drawn-a-a-336", "drawn-b": "drawn-b-b-None"}

@@ -58,6 +58,21 @@ def test_semantic_jobs_and_no_job_twice():
     assert all(j.transform == "resize(64)+vae(a)" for j in semantic)
 
 
+def test_a_resize_to_the_tiles_own_size_is_one_job_for_both_datasets():
+    # the full profile: 336 px tiles and semantic_size 336. Two jobs making the same bytes would
+    # leave the catalog (one row per sha256) short of one planned key, and the flow raising
+    tiles = _rows("tile", 60, 336)
+    plan = ReconPlan(training=("a", "b"), semantic="a", heldout=(), semantic_size=336, seed=21, test_tiles=frozenset())
+    jobs = plan_reconstructions(tiles, [], plan)
+    outputs = Counter((j.parent_sha256, j.reconstructor, j.size) for j in jobs)
+    assert max(outputs.values()) == 1
+    by_tile = {r["sha256"]: sorted(j.transform for j in jobs if j.parent_sha256 == r["sha256"]) for r in tiles}
+    drawn = {sha: draw_reconstructor(21, sha, ("a", "b")) for sha in by_tile}
+    assert {"a", "b"} == set(drawn.values())
+    for sha, transforms in by_tile.items():
+        assert transforms == (["resize(336)+vae(a)"] if drawn[sha] == "a" else ["resize(336)+vae(a)", "vae(b)"])
+
+
 def test_batches_hold_one_reconstructor_and_one_size():
     for batch in batch_jobs(plan_reconstructions(TILES, GENERATED, _plan()), 16):
         assert len(batch) <= 16 and len({(j.reconstructor, j.size) for j in batch}) == 1
