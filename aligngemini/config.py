@@ -11,6 +11,7 @@ import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from aligngemini.config_base import Strict
+from aligngemini.datasets.align import resample_reach
 from aligngemini.errors import ConfigError
 from aligngemini.evaluation.config import EvaluationConfig
 from aligngemini.fusion.config import FusionConfig
@@ -230,7 +231,25 @@ class Params(Strict):
         if unknown:
             raise ValueError(f"datasets.heldout_generators names unknown generators: {', '.join(unknown)}")
         self._check_heldout_reconstructors()
+        self._check_pixel_sizes()
         return self
+
+    def _check_pixel_sizes(self) -> None:
+        """Every side the pixel dataset's resampling can give its tiles must pass `validate`
+        and the pixel expert's inference guard (its per-epoch validation scores them), or a
+        few pairs in a thousand fail a stage half-way."""
+        pixel, side = self.datasets.pixel, self.ingest.tile_size
+        if pixel.resample_probability:
+            smallest, largest = resample_reach(side, pixel.resample_down, pixel.resample_up)
+            reach = f"{side} px tiles resampled by datasets.pixel.resample_down {list(pixel.resample_down)} and resample_up {list(pixel.resample_up)} reach {smallest}-{largest} px"
+        else:
+            smallest = largest = side
+            reach = f"ingest.tile_size {side}"
+        if largest > self.validation.max_side:
+            raise ValueError(f"{reach}, above validation.max_side {self.validation.max_side}")
+        floor, key = max((self.validation.min_side, "validation.min_side"), (self.pixel.inference.min_side, "pixel.inference.min_side"))
+        if smallest < floor:
+            raise ValueError(f"{reach}, below {key} {floor}")
 
     def _check_heldout_reconstructors(self) -> None:
         entries = {entry.name: entry for entry in self.reconstruction.reconstructors}

@@ -2,8 +2,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from PIL import Image
 
 from aligngemini.config import Params, load_params
+from aligngemini.datasets.align import resample
 from aligngemini.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,3 +70,27 @@ def test_malformed_file(tmp_path, text):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="file not found"):
         load_params(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("profile", ["params.yaml", "params.full.yaml"])
+def test_every_resampled_pixel_tile_passes_validation_and_the_inference_guard(profile):
+    # the extremes of both ranges, drawn as the dataset draws them: one side off and a few
+    # pairs in a thousand would fail validate (above max_side) or train_pixel (below min_side)
+    params = load_params(ROOT / profile)
+    pixel, side = params.datasets.pixel, params.ingest.tile_size
+    tile = Image.new("RGB", (side, side))
+    for down, up in [(pixel.resample_down[0], pixel.resample_up[0]), (pixel.resample_down[1], pixel.resample_up[1])]:
+        width, height = resample(tile, down, up)[0].size
+        assert width == height
+        assert max(params.validation.min_side, params.pixel.inference.min_side) <= width <= params.validation.max_side, (down, up)
+
+
+@pytest.mark.parametrize(("pixel", "problem"), [
+    ({"resample_down": [0.2, 1.0], "resample_up": [1.0, 9.0]}, "above validation.max_side 1024"),
+    ({"resample_down": [0.2, 1.0], "resample_up": [1.0, 2.0]}, "below pixel.inference.min_side 48"),
+])  # fmt: skip
+def test_a_resampling_range_that_leaves_the_validated_sizes_is_refused(tmp_path, raw, pixel, problem):
+    raw["datasets"]["pixel"].update(pixel)
+    with pytest.raises(ConfigError, match=problem) as err:
+        load_params(_write(tmp_path, raw))
+    assert "datasets.pixel.resample_down" in str(err.value)

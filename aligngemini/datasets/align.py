@@ -90,6 +90,14 @@ def resample(image: Image.Image, down: float, up: float) -> tuple[Image.Image, s
     return result, f"resample(down={down:.{FACTOR_DECIMALS}f},up={up:.{FACTOR_DECIMALS}f})"
 
 
+def resample_reach(side: int, down: tuple[float, float], up: tuple[float, float]) -> tuple[int, int]:
+    """The smallest and largest side `resample` can make of a `side` px image with factors
+    drawn from the `down` and `up` ranges (the same rounding)."""
+    low = _scaled(_scaled((side, side), round(down[0], FACTOR_DECIMALS)), round(up[0], FACTOR_DECIMALS))
+    high = _scaled(_scaled((side, side), round(down[1], FACTOR_DECIMALS)), round(up[1], FACTOR_DECIMALS))
+    return low[0], high[0]
+
+
 def resize(image: Image.Image, size: int) -> tuple[Image.Image, str]:
     """A `size` x `size` copy, with the filter that `resample` uses."""
     if size < MIN_SIDE:
