@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from aligngemini.cli.catalog import app as catalog_app
+from aligngemini.cli.check import check as check_command
 from aligngemini.cli.datasets import app as datasets_app
 from aligngemini.cli.detect import detect as detect_command  # aliased: `aligngemini.cli.detect` stays the module
 from aligngemini.cli.generators import app as generators_app
@@ -18,3 +19,4 @@ app.add_typer(datasets_app, name="datasets")
 app.add_typer(lineage_app, name="lineage")
 app.add_typer(models_app, name="models")
 app.command("detect")(detect_command)
+app.command("check")(check_command)

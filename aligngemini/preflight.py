@@ -1,0 +1,135 @@
+"""Preflight of a profile: what a run of its params needs that this machine may lack (models in
+the local Hugging Face cache, disk, CUDA), checked before any stage, so that a full-profile run
+stops in seconds with the reason instead of failing half an hour in."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import timm
+import torch
+from huggingface_hub import constants, scan_cache_dir
+from huggingface_hub.errors import CacheNotFound
+
+from aligngemini.config import Params
+
+OK, WARNING, PROBLEM = "ok", "warning", "problem"
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Check:
+    kind: str  # model, disk, cuda, stage
+    item: str
+    status: str  # OK, WARNING or PROBLEM
+    detail: str
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the checks read of the machine; tests pass their own."""
+
+    hf_cache: Path
+    offline: bool
+    free_bytes: Callable[[Path], int]
+    cuda: Callable[[], tuple[str, int] | None]  # (device name, total bytes) of GPU 0, or None
+
+    @classmethod
+    def this_one(cls) -> "Machine":
+        return cls(Path(constants.HF_HUB_CACHE), constants.HF_HUB_OFFLINE, _free_bytes, _cuda)
+
+
+def _free_bytes(path: Path) -> int:
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    return shutil.disk_usage(existing).free
+
+
+def _cuda() -> tuple[str, int] | None:
+    if not torch.cuda.is_available():
+        return None
+    props = torch.cuda.get_device_properties(0)
+    return props.name, props.total_memory
+
+
+def model_references(params: Params) -> list[tuple[str, str]]:
+    """(who needs it, model reference) for every model a run of `params` loads."""
+    refs = [(f"generator {g.name}", g.model) for g in params.generators]
+    refs += [(f"reconstructor {r.name}", r.model) for r in params.reconstruction.reconstructors]
+    refs.append(("semantic base", params.semantic.model))
+    backbone = params.pixel.backbone
+    timm_name = backbone.options.get("model")
+    if backbone.pretrained and isinstance(timm_name, str):
+        hub_id = getattr(timm.models.get_pretrained_cfg(timm_name), "hf_hub_id", None) if timm.is_model(timm_name) else None
+        refs.append((f"pixel backbone {timm_name}", hub_id or timm_name))
+    return refs
+
+
+def _cached_repos(cache: Path) -> dict[str, int]:
+    try:
+        info = scan_cache_dir(cache)
+    except CacheNotFound:
+        return {}
+    return {repo.repo_id: repo.size_on_disk for repo in info.repos if repo.repo_type == "model"}
+
+
+def check_models(params: Params, root: Path, machine: Machine) -> list[Check]:
+    bootstrap = {model.name for model in params.bootstrap.models}
+    models_root = (root / params.paths.models_root).resolve()
+    cached = _cached_repos(machine.hf_cache)
+    checks = []
+    for who, ref in model_references(params):
+        local = (root / ref).resolve()
+        if local.is_dir():
+            status, detail = OK, f"local folder {ref}"
+        elif local.parent == models_root and local.name in bootstrap:
+            status, detail = OK, f"{ref}: built by the bootstrap stage"
+        elif ref in cached:
+            status, detail = OK, f"in the Hugging Face cache ({cached[ref] / GIB:.1f} GiB)"
+        elif machine.offline:
+            status, detail = PROBLEM, f"not in the Hugging Face cache {machine.hf_cache}, and HF_HUB_OFFLINE is set: download it first (huggingface-cli download {ref})"
+        else:
+            status, detail = WARNING, f"not in the Hugging Face cache {machine.hf_cache}: the stage that loads it downloads it"
+        checks.append(Check("model", f"{who}: {ref}", status, detail))
+    return checks
+
+
+def estimated_data_bytes(params: Params, root: Path) -> int:
+    """An upper bound of what generate and reconstruct write: every generated image and its
+    semantic reconstruction as uncompressed RGB (PNG is smaller); real tiles are not counted."""
+    prompts_file = root / params.generation.prompts_file
+    prompts = sum(1 for line in prompts_file.read_text().splitlines() if line.strip()) if prompts_file.is_file() else 0
+    generated = sum(prompts * params.generation.images_per_prompt * g.resolution**2 * 3 for g in params.generators)
+    semantic = prompts * params.generation.images_per_prompt * len(params.generators) * params.reconstruction.semantic_size**2 * 3
+    return generated + semantic
+
+
+def check_disk(params: Params, root: Path, machine: Machine) -> Check:
+    data_root = root / params.paths.data_root
+    need, free = estimated_data_bytes(params, root), machine.free_bytes(data_root)
+    detail = f"about {need / GIB:.2f} GiB needed for generated images and reconstructions (an upper bound), {free / GIB:.1f} GiB free at {data_root}"
+    return Check("disk", "data root", OK if free >= need else PROBLEM, detail)
+
+
+def stage_devices(params: Params) -> dict[str, str]:
+    """The device each model-running stage uses with these params."""
+    semantic = params.semantic.device
+    return {"generate": "cpu", "reconstruct": "cpu", "train_pixel": "cpu", "train_semantic": semantic, "evaluate": "cpu", "detect (VLM)": semantic}
+
+
+def check_cuda(params: Params, machine: Machine) -> list[Check]:
+    gpu = machine.cuda()
+    checks = [Check("cuda", "GPU 0", OK if gpu else WARNING, f"{gpu[0]}, {gpu[1] / GIB:.0f} GiB" if gpu else "no CUDA device: every stage runs on the CPU")]
+    for stage, device in stage_devices(params).items():
+        if device.startswith("cuda") and gpu is None:
+            checks.append(Check("stage", stage, PROBLEM, f"set to {device}, but this machine has no CUDA device"))
+        else:
+            checks.append(Check("stage", stage, OK, f"runs on {'the GPU' if device.startswith('cuda') else 'the CPU'} ({device})"))
+    return checks
+
+
+def preflight(params: Params, root: Path, machine: Machine | None = None) -> list[Check]:
+    machine = machine or Machine.this_one()
+    return [*check_models(params, root, machine), check_disk(params, root, machine), *check_cuda(params, machine)]

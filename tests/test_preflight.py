@@ -1,0 +1,78 @@
+"""The preflight reads a real Hugging Face cache layout (a fake one here: no network) and
+says, before any stage, what would stop a run of a profile on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aligngemini import preflight as preflight_module
+from aligngemini.cli import app
+from aligngemini.config import load_params
+from aligngemini.preflight import OK, PROBLEM, Machine, model_references, preflight
+
+ROOT = Path(__file__).resolve().parents[1]
+FULL, EMBEDDED = ROOT / "params.full.yaml", ROOT / "params.yaml"
+H200 = ("NVIDIA H200", 141 * 1024**3)
+
+
+def _fake_cache(cache: Path, repo_ids) -> Path:
+    """The hub cache's layout (models--org--name/{blobs,refs,snapshots}) with one file each."""
+    for repo_id in repo_ids:
+        repo = cache / f"models--{repo_id.replace('/', '--')}"
+        (repo / "refs").mkdir(parents=True, exist_ok=True)
+        (repo / "refs" / "main").write_text("0" * 40)
+        snapshot = repo / "snapshots" / ("0" * 40)
+        snapshot.mkdir(parents=True, exist_ok=True)
+        (snapshot / "config.json").write_text("{}")
+    return cache
+
+
+def _machine(cache: Path, gpu=H200, free: int = 10**13) -> Machine:
+    return Machine(hf_cache=cache, offline=True, free_bytes=lambda _: free, cuda=lambda: gpu)
+
+
+@pytest.fixture(scope="module")
+def full():
+    return load_params(FULL)
+
+
+def _problems(checks) -> list[str]:
+    return [c.item for c in checks if c.status == PROBLEM]
+
+
+def test_full_profile_with_every_model_cached_and_a_gpu_passes(full, tmp_path):
+    cache = _fake_cache(tmp_path / "hub", {ref for _, ref in model_references(full)})
+    checks = preflight(full, ROOT, _machine(cache))
+    assert _problems(checks) == []
+    assert {c.item for c in checks if c.kind == "stage" and "GPU" in c.detail} == {"train_semantic", "detect (VLM)"}
+
+
+def test_a_model_missing_from_the_cache_offline_is_named(full, tmp_path):
+    refs = {ref for _, ref in model_references(full)}
+    cache = _fake_cache(tmp_path / "hub", refs - {"madebyollin/taesd"})
+    (problem,) = [c for c in preflight(full, ROOT, _machine(cache)) if c.status == PROBLEM]
+    assert problem.item == "reconstructor taesd: madebyollin/taesd" and "huggingface-cli download madebyollin/taesd" in problem.detail
+
+
+def test_a_cuda_stage_without_cuda_and_too_little_disk_are_problems(full, tmp_path):
+    cache = _fake_cache(tmp_path / "hub", {ref for _, ref in model_references(full)})
+    checks = preflight(full, ROOT, _machine(cache, gpu=None, free=1000))
+    assert _problems(checks) == ["data root", "train_semantic", "detect (VLM)"]
+
+
+def test_embedded_profile_needs_nothing_from_the_hub(tmp_path):
+    checks = preflight(load_params(EMBEDDED), ROOT, _machine(tmp_path / "no-cache", gpu=None))
+    assert _problems(checks) == []
+    assert all(c.status == OK for c in checks if c.kind == "model")
+
+
+def test_check_command_prints_the_table_and_exits_1_naming_the_first_problem(full, tmp_path, monkeypatch):
+    cache = _fake_cache(tmp_path / "hub", {ref for _, ref in model_references(full)} - {"Qwen/Qwen2.5-VL-7B-Instruct"})
+    monkeypatch.setattr(preflight_module.Machine, "this_one", classmethod(lambda cls: _machine(cache)))
+    result = CliRunner().invoke(app, ["check", "--params", str(FULL)])
+    assert result.exit_code == 1
+    assert "semantic base: Qwen/Qwen2.5-VL-7B-Instruct" in result.output and "1 problem(s)" in result.output
+    assert "ok       stage  train_semantic" in result.output
