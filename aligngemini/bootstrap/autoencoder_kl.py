@@ -13,25 +13,14 @@ from __future__ import annotations
 import torch
 from diffusers import AutoencoderKL
 
-from aligngemini.bootstrap.autoencoder_training import scaling_factor, train_autoencoder
+from aligngemini.bootstrap.autoencoder_training import encoder_decoder_layout, scaling_factor, train_autoencoder
 from aligngemini.bootstrap.registry import BUILDERS, BuildContext
 
 
 @BUILDERS.register("autoencoder_kl")
 def build_autoencoder_kl(ctx: BuildContext) -> None:
     spec, options = ctx.spec, ctx.spec.options
-    channels = tuple(options.get("block_out_channels", (16, 32, 32)))
-    vae = AutoencoderKL(
-        down_block_types=("DownEncoderBlock2D",) * len(channels),
-        up_block_types=("UpDecoderBlock2D",) * len(channels),
-        block_out_channels=channels,
-        layers_per_block=options.get("layers_per_block", 1),
-        latent_channels=options.get("latent_channels", 4),
-        norm_num_groups=min(8, *channels),
-        sample_size=spec.resolution,
-        mid_block_add_attention=False,  # attention is slow on a CPU and adds little at this size
-        force_upcast=False,
-    )
+    vae = AutoencoderKL(**encoder_decoder_layout(options, (16, 32, 32), spec.resolution), force_upcast=False)
     noise = torch.Generator().manual_seed(spec.seed)
     kl_weight = options.get("kl_weight", 1e-6)
 

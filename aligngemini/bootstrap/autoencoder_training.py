@@ -41,6 +41,22 @@ def log_spectrum(images: torch.Tensor) -> torch.Tensor:
     return torch.log(torch.fft.rfft2(images, norm="ortho").abs() + _SPECTRUM_FLOOR)
 
 
+def encoder_decoder_layout(options: dict, default_channels: tuple[int, ...], resolution: int) -> dict:
+    """The keyword arguments the KL and VQ builders share: one down and one up block per
+    entry of `block_out_channels`, no mid-block attention (slow on a CPU, little gain here)."""
+    channels = tuple(options.get("block_out_channels", default_channels))
+    return dict(
+        down_block_types=("DownEncoderBlock2D",) * len(channels),
+        up_block_types=("UpDecoderBlock2D",) * len(channels),
+        block_out_channels=channels,
+        layers_per_block=options.get("layers_per_block", 1),
+        latent_channels=options.get("latent_channels", 4),
+        norm_num_groups=min(8, *channels),
+        sample_size=resolution,
+        mid_block_add_attention=False,
+    )
+
+
 def train_autoencoder(model: torch.nn.Module, ctx: BuildContext, roundtrip: Roundtrip) -> CropSampler:
     """Trains `model` on seeded crops of the real tiles and leaves it in eval mode; returns the
     crop sampler, for a builder that measures its latents afterwards."""

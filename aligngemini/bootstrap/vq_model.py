@@ -15,25 +15,17 @@ from __future__ import annotations
 import torch
 from diffusers import VQModel
 
-from aligngemini.bootstrap.autoencoder_training import scaling_factor, train_autoencoder
+from aligngemini.bootstrap.autoencoder_training import encoder_decoder_layout, scaling_factor, train_autoencoder
 from aligngemini.bootstrap.registry import BUILDERS, BuildContext
 
 
 @BUILDERS.register("vq_model")
 def build_vq_model(ctx: BuildContext) -> None:
     spec, options = ctx.spec, ctx.spec.options
-    channels = tuple(options.get("block_out_channels", (32, 32)))
     vae = VQModel(
-        down_block_types=("DownEncoderBlock2D",) * len(channels),
-        up_block_types=("UpDecoderBlock2D",) * len(channels),
-        block_out_channels=channels,
-        layers_per_block=options.get("layers_per_block", 1),
-        latent_channels=options.get("latent_channels", 4),
+        **encoder_decoder_layout(options, (32, 32), spec.resolution),
         num_vq_embeddings=options.get("num_vq_embeddings", 256),
-        norm_num_groups=min(8, *channels),
         norm_type=options.get("norm_type", "spatial"),
-        sample_size=spec.resolution,
-        mid_block_add_attention=False,  # attention is slow on a CPU and adds little at this size
     )
     commit_weight = options.get("commit_weight", 1.0)
 
