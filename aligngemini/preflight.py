@@ -15,6 +15,7 @@ from huggingface_hub import constants, scan_cache_dir
 from huggingface_hub.errors import CacheNotFound
 
 from aligngemini.config import Params
+from aligngemini.generation.prompts import load_prompts
 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
 GIB = 1024**3
@@ -100,16 +101,15 @@ def estimated_data_bytes(params: Params, root: Path) -> int:
     """An upper bound of what generate and reconstruct write: every generated image and its
     semantic reconstruction as uncompressed RGB (PNG is smaller); real tiles are not counted."""
     prompts_file = root / params.generation.prompts_file
-    prompts = sum(1 for line in prompts_file.read_text().splitlines() if line.strip()) if prompts_file.is_file() else 0
-    generated = sum(prompts * params.generation.images_per_prompt * g.resolution**2 * 3 for g in params.generators)
-    semantic = prompts * params.generation.images_per_prompt * len(params.generators) * params.reconstruction.semantic_size**2 * 3
-    return generated + semantic
+    per_generator = (len(load_prompts(prompts_file)) if prompts_file.is_file() else 0) * params.generation.images_per_prompt
+    semantic_side = params.reconstruction.semantic_size
+    return sum(per_generator * (g.resolution**2 + semantic_side**2) * 3 for g in params.generators)
 
 
 def check_disk(params: Params, root: Path, machine: Machine) -> Check:
     data_root = root / params.paths.data_root
     need, free = estimated_data_bytes(params, root), machine.free_bytes(data_root)
-    detail = f"about {need / GIB:.2f} GiB needed for generated images and reconstructions (an upper bound), {free / GIB:.1f} GiB free at {data_root}"
+    detail = f"about {need / GIB:.3f} GiB needed for generated images and reconstructions (an upper bound), {free / GIB:.1f} GiB free at {data_root}"
     return Check("disk", "data root", OK if free >= need else PROBLEM, detail)
 
 
