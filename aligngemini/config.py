@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from aligngemini.config_base import Strict
+from aligngemini.config_base import DType, Strict, device_field, dtype_field
 from aligngemini.datasets.align import resample_reach
 from aligngemini.errors import ConfigError
 from aligngemini.evaluation.config import EvaluationConfig
@@ -76,6 +76,9 @@ class GeneratorEntry(Strict):
     resolution: int = Field(gt=0, multiple_of=8, description="Output side in pixels.")
     seed: int = Field(description="Base seed; each (prompt, replicate) derives its own seed from it.")
     family: str | None = Field(default=None, description="Generator family the held-out evaluation reports it under (e.g. 'latent-unet', 'pixel-ddpm'); None: its own name.")
+    torch_dtype: DType = dtype_field("the pipeline's weights (from_pretrained torch_dtype)")
+    cpu_offload: bool = Field(default=False, description="On CUDA, keep the pipeline's models on the CPU and move each to the GPU only while it runs (diffusers enable_model_cpu_offload): less GPU memory for large models, slower. Ignored on the CPU.")
+    vae_tiling: bool = Field(default=False, description="Decode the latents tile by tile (the pipeline VAE's enable_tiling): bounds the decoder's memory at large resolutions. Needs a pipeline with a VAE.")
 
 
 class TaskRunnerConfig(Strict):
@@ -100,6 +103,7 @@ class GenerationConfig(Strict):
     retries: int = Field(ge=0, description="Prefect retries of a failed batch task.")
     retry_delay_s: float = Field(ge=0, description="Seconds between retries.")
     threads: int = Field(gt=0, description="torch intra-op threads in generation tasks.")
+    device: str = device_field("the generation pipelines")
     task_runner: TaskRunnerConfig
 
 
@@ -113,9 +117,9 @@ class ReconstructorEntry(Strict):
     @field_validator("name")
     @classmethod
     def _plain_name(cls, name: str) -> str:
-        # the name is written into transform strings such as "resize(64)+vae(name)"
-        if not name or any(char in name for char in "()+"):
-            raise ValueError(f"reconstructor name {name!r} must be non-empty without '(', ')' or '+'")
+        # the name is written into transform strings such as "resize(64)+vae(name,bfloat16)"
+        if not name or any(char in name for char in "()+,"):
+            raise ValueError(f"reconstructor name {name!r} must be non-empty without '(', ')', '+' or ','")
         return name
 
 
@@ -127,6 +131,8 @@ class ReconstructionConfig(Strict):
     seed: int = Field(description="Base seed of the latent samples (each image derives its own from its sha256) and of the per-tile reconstructor draw.")
     semantic_size: int = Field(gt=0, multiple_of=8, description="Side that real and generated images are resized to before the reconstruction used by the semantic dataset.")
     threads: int = Field(gt=0, description="torch intra-op threads.")
+    device: str = device_field("the reconstruction autoencoders")
+    dtype: DType = dtype_field("the reconstruction autoencoders' weights and inputs (bfloat16 on a GPU; a reconstruction not in float32 records its dtype in its transform, so changing it reconstructs again)")
     task_runner: TaskRunnerConfig
 
     @model_validator(mode="after")

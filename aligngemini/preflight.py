@@ -113,20 +113,30 @@ def check_disk(params: Params, root: Path, machine: Machine) -> Check:
     return Check("disk", "data root", OK if free >= need else PROBLEM, detail)
 
 
-def stage_devices(params: Params) -> dict[str, str]:
-    """The device each model-running stage uses with these params."""
-    semantic = params.semantic.device
-    return {"generate": "cpu", "reconstruct": "cpu", "train_pixel": "cpu", "train_semantic": semantic, "evaluate": "cpu", "detect (VLM)": semantic}
+def stage_devices(params: Params) -> dict[str, tuple[str, str]]:
+    """The (device, dtype) each model-running stage asks for with these params (generation:
+    the dtypes of its generators)."""
+    dtypes = ",".join(sorted({g.torch_dtype for g in params.generators})) or "-"
+    return {
+        "generate": (params.generation.device, dtypes),
+        "reconstruct": (params.reconstruction.device, params.reconstruction.dtype),
+        "train_pixel": (params.pixel.device, params.pixel.dtype),
+        "train_semantic": (params.semantic.device, params.semantic.dtype),
+        "evaluate": (params.evaluation.device, params.evaluation.dtype),
+    }
 
 
 def check_cuda(params: Params, machine: Machine) -> list[Check]:
     gpu = machine.cuda()
     checks = [Check("cuda", "GPU 0", OK if gpu else WARNING, f"{gpu[0]}, {gpu[1] / GIB:.0f} GiB" if gpu else "no CUDA device: every stage runs on the CPU")]
-    for stage, device in stage_devices(params).items():
+    for stage, (device, dtype) in stage_devices(params).items():
         if device.startswith("cuda") and gpu is None:
-            checks.append(Check("stage", stage, PROBLEM, f"set to {device}, but this machine has no CUDA device"))
+            checks.append(Check("stage", stage, PROBLEM, f"set to {device} ({dtype}), but this machine has no CUDA device"))
+        elif device == "auto" and gpu is None:
+            checks.append(Check("stage", stage, WARNING, f"auto ({dtype}): no CUDA device, runs on the CPU"))
         else:
-            checks.append(Check("stage", stage, OK, f"runs on {'the GPU' if device.startswith('cuda') else 'the CPU'} ({device})"))
+            on_gpu = device.startswith("cuda") or device == "auto"
+            checks.append(Check("stage", stage, OK, f"runs on {'the GPU' if on_gpu else 'the CPU'} ({device}, {dtype})"))
     return checks
 
 

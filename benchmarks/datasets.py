@@ -58,7 +58,7 @@ def reconstruction_throughput(project: Project, scratch: Path) -> None:
     for batch in batch_jobs(jobs, cfg.batch_size):
         entry = cfg.reconstructor(batch[0].reconstructor)
         images = [crop_to_multiple(bench.load_image(job.parent_path)) for job in batch]
-        vae = load_vae(entry.model, entry.subfolder, bench.root, entry.kind)
+        vae = load_vae(entry.model, entry.subfolder, bench.root, entry.kind, device=bench.params.reconstruction.device, dtype=bench.params.reconstruction.dtype)
         inputs.append((vae, [resize(im, job.resize)[0] if job.resize else im for im, job in zip(images, batch)]))
     start = time.perf_counter()
     for vae, batch in inputs:

@@ -61,7 +61,7 @@ def build_model_dir(out_dir: Path) -> Path:
         semantic_adapter=ROOT / "models" / "trained" / "semantic",
         semantic_base_model=BASE_MODEL,
         semantic=params.semantic,
-        pixel_inference=params.pixel.inference,
+        pixel=params.pixel,
         fusion=FusionModel("or_fixed", {"t_pixel": threshold, "t_semantic": threshold}),
     )
 

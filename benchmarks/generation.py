@@ -78,7 +78,7 @@ def main() -> None:
         direct = []
         for batch in batch_jobs(jobs, gen.batch_size):
             entry = project.params.generator(batch[0].generator)
-            pipe = load_pipeline(entry, project.root)
+            pipe = load_pipeline(entry, project.root, project.params.generation.device)
             direct += run_pipeline(pipe, entry, [j.prompt for j in batch], [j.seed for j in batch], gen.batch_size)
         direct_s = time.perf_counter() - start
 

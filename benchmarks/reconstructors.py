@@ -82,7 +82,7 @@ def main() -> None:
             started = time.perf_counter()
             build_model(BuildContext(spec=spec, out_dir=Path(tmp) / spec.name, models_root=Path(tmp), real_images=train, prompts=[]))
             seconds = time.perf_counter() - started
-            vae = load_vae(str(Path(tmp) / spec.name), None, project.root, kind=spec.builder)
+            vae = load_vae(str(Path(tmp) / spec.name), None, project.root, spec.builder, device=project.params.reconstruction.device, dtype=project.params.reconstruction.dtype)
             quality, ratio, auroc = measure(vae, heldout, seed, batch_size)
             print(f"{spec.name:<14} {spec.builder:<17} {spec.train_steps:>5} {seconds:>8.1f} {quality:>8.2f} {ratio:>9.3f} {auroc:>6.3f}", flush=True)
 

@@ -46,7 +46,7 @@ def _write_model(project: Project, out_dir: Path, fusion) -> Path:
     params = project.params
     return write_fused_model(
         out_dir, pixel_checkpoint=project.checkpoint("pixel"), semantic_adapter=project.checkpoint("semantic"),
-        semantic_base_model=params.semantic.model, semantic=params.semantic, pixel_inference=params.pixel.inference, fusion=fusion,
+        semantic_base_model=params.semantic.model, semantic=params.semantic, pixel=params.pixel, fusion=fusion,
     )  # fmt: skip
 
 

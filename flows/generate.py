@@ -44,7 +44,7 @@ def generate(params_path: str = "params.yaml") -> dict[str, int]:
     collect([task.submit(project, chunk) for chunk in chunks], len(todo), "generate")
 
     registered_at = now_iso()
-    merge_catalog(project.catalog, project.staging, [generator_record(e, project.root, registered_at) for e in params.generators])
+    merge_catalog(project.catalog, project.staging, [generator_record(e, project.root, gen.device, registered_at) for e in params.generators])
     made = stored_keys(generated_records(project.catalog, names), store)
     missing = [job.key for job in planned if job.key not in made]
     if missing:

@@ -34,7 +34,8 @@ def select_images(project: Project) -> EvalSelection:
 
 @task(name="load-detector", cache_policy=NO_CACHE)
 def load_detector(project: Project, model_dir: Path) -> FusedDetector:
-    return FusedDetector.load(model_dir, project.root)
+    evaluation = project.params.evaluation
+    return FusedDetector.load(model_dir, project.root, device=evaluation.device, dtype=evaluation.dtype)
 
 
 @task(name="score-images", cache_policy=NO_CACHE)

@@ -24,7 +24,7 @@ def generate_batches_task(project: Project, batches: list[list[GenerationJob]]) 
     for jobs in batches:
         entry = params.generator(jobs[0].generator)
         records = generate_batch(
-            entry, jobs, project.store("generated"), project.root, params.generation.batch_size,
+            entry, jobs, project.store("generated"), project.root, params.generation.batch_size, params.generation.device,
             created_at=now_iso(), flow_run_id=current_flow_run_id(),
         )
         write_shard(project.staging, "images", [r.to_row() for r in records])

@@ -18,7 +18,7 @@ def reconstruct_batch_task(project: Project, jobs: list[ReconJob]) -> int:
     cfg = project.params.reconstruction
     torch.set_num_threads(cfg.threads)
     entry = cfg.reconstructor(jobs[0].reconstructor)
-    vae = load_vae(entry.model, entry.subfolder, project.root, entry.kind)
+    vae = load_vae(entry.model, entry.subfolder, project.root, entry.kind, device=cfg.device, dtype=cfg.dtype)
     records = reconstruct_jobs(
         vae, jobs, project.load_image, project.store("reconstruction"), cfg.seed, cfg.batch_size,
         created_at=now_iso(), flow_run_id=current_flow_run_id(),

@@ -120,7 +120,7 @@ def test_every_convention_generates_from_a_tiny_build(
         name=f"tiny-{pipeline}", pipeline=pipeline, model=str(tiny_pipelines[pipeline]), steps=steps,
         guidance=guidance, resolution=SIDE, seed=0,
     )  # fmt: skip
-    pipe = load_pipeline(entry, ROOT)
+    pipe = load_pipeline(entry, ROOT, "cpu")
     assert type(pipe).__name__ == pipeline
     images = run_pipeline(pipe, entry, CAPTIONS[:2], [1, 2], batch_size=2)
     assert [image.size for image in images] == [(SIDE, SIDE)] * 2

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from aligngemini import preflight as preflight_module
 from aligngemini.cli import app
 from aligngemini.config import load_params
-from aligngemini.preflight import OK, PROBLEM, Machine, model_references, preflight
+from aligngemini.preflight import OK, PROBLEM, WARNING, Machine, model_references, preflight
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL, EMBEDDED = ROOT / "params.full.yaml", ROOT / "params.yaml"
@@ -47,7 +47,7 @@ def test_full_profile_with_every_model_cached_and_a_gpu_passes(full, tmp_path):
     cache = _fake_cache(tmp_path / "hub", {ref for _, ref in model_references(full)})
     checks = preflight(full, ROOT, _machine(cache))
     assert _problems(checks) == []
-    assert {c.item for c in checks if c.kind == "stage" and "GPU" in c.detail} == {"train_semantic", "detect (VLM)"}
+    assert {c.item for c in checks if c.kind == "stage" and "GPU" in c.detail} == {"generate", "reconstruct", "train_pixel", "train_semantic", "evaluate"}
 
 
 def test_a_model_missing_from_the_cache_offline_is_named(full, tmp_path):
@@ -60,7 +60,9 @@ def test_a_model_missing_from_the_cache_offline_is_named(full, tmp_path):
 def test_a_cuda_stage_without_cuda_and_too_little_disk_are_problems(full, tmp_path):
     cache = _fake_cache(tmp_path / "hub", {ref for _, ref in model_references(full)})
     checks = preflight(full, ROOT, _machine(cache, gpu=None, free=1000))
-    assert _problems(checks) == ["data root", "train_semantic", "detect (VLM)"]
+    assert _problems(checks) == ["data root", "train_semantic", "evaluate"]
+    # the stages set to auto would fall back to the CPU: said, not refused
+    assert {c.item for c in checks if c.status == WARNING and c.kind == "stage"} == {"generate", "reconstruct", "train_pixel"}
 
 
 def test_embedded_profile_needs_nothing_from_the_hub(tmp_path):

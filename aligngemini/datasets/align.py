@@ -40,7 +40,7 @@ JPEG_SUBSAMPLING = 2  # Pillow's code for 4:2:0
 FACTOR_DECIMALS = 3
 STEP_SEPARATOR = "+"
 Step = Callable[[Image.Image], tuple[Image.Image, str]]  # a transform with its arguments bound
-_RECONSTRUCTION = re.compile(r"(?:resize\((?P<size>\d+)\)\+)?vae\((?P<name>[^()]+)\)")
+_RECONSTRUCTION = re.compile(r"(?:resize\((?P<size>\d+)\)\+)?vae\((?P<name>[^(),]+)(?:,(?P<dtype>bfloat16|float16))?\)")
 
 
 def seeded_key(seed: int, *parts: str) -> str:
@@ -113,17 +113,20 @@ def blur(image: Image.Image, sigma: float) -> tuple[Image.Image, str]:
     return image.filter(ImageFilter.GaussianBlur(radius=sigma)), f"blur(s={sigma:.{FACTOR_DECIMALS}f})"
 
 
-def reconstruction_transform(name: str, resize: int | None) -> str:
+def reconstruction_transform(name: str, resize: int | None, dtype: str = "float32") -> str:
     """The transform of a reconstruction by the reconstructor `name`: `"vae(name)"` at the
-    source's native size, or `"resize(N)+vae(name)"` after `align.resize(image, N)`."""
-    if not name or any(char in name for char in "()+"):
-        raise ValueError(f"reconstructor name {name!r} must be non-empty without '(', ')' or '+'")
-    vae = f"vae({name})"
+    source's native size, or `"resize(N)+vae(name)"` after `align.resize(image, N)`. A
+    reconstruction made in another precision than float32 makes other bytes, so its dtype
+    is part of its identity: `"vae(name,bfloat16)"`."""
+    if not name or any(char in name for char in "()+,"):
+        raise ValueError(f"reconstructor name {name!r} must be non-empty without '(', ')', '+' or ','")
+    vae = f"vae({name})" if dtype == "float32" else f"vae({name},{dtype})"
     return vae if resize is None else chain(f"resize({resize})", vae)
 
 
 def parse_reconstruction_transform(transform: str | None) -> tuple[str, int | None] | None:
-    """`(name, resize)` of a `reconstruction_transform` string, or None for anything else."""
+    """`(name, resize)` of a `reconstruction_transform` string (of any dtype), or None for
+    anything else."""
     match = _RECONSTRUCTION.fullmatch(transform or "")
     if match is None:
         return None

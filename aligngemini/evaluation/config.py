@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from aligngemini.config_base import Strict
+from aligngemini.config_base import DType, Strict, device_field, dtype_field
 from aligngemini.evaluation.perturb import CLEAN, PERTURBATIONS, condition_name
 
 
@@ -32,6 +32,8 @@ class EvaluationConfig(Strict):
     threshold: float = Field(default=0.5, gt=0, lt=1, description="Decision threshold of the single-branch metrics: fake when the score is above it.")
     batch_size: int = Field(gt=0, description="Images scored per batch by the evaluation flow.")
     threads: int = Field(gt=0, description="Torch CPU threads of the evaluation and register flows.")
+    device: str = device_field("both branches while the evaluation and register flows score images")
+    dtype: DType = dtype_field("the scoring: the VLM's weights are loaded in it and the pixel expert runs under autocast in it")
     image_size: int = Field(gt=0, multiple_of=8, description="Matching: every evaluated image is centre-cropped to this side (smaller ones are left out) and every fake JPEG-compressed at a real partner's source quality, so real and fake share one size and format history (aligngemini.evaluation.images).")
     generalisation_conditions: list[str] = Field(description="Conditions the held-out-family table leads the report with: 'clean' and/or condition names of the grid (e.g. jpeg_q75).")
 

@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image
 
 from aligngemini.config import ImageLimits
+from aligngemini.config_base import DType, Placement
 from aligngemini.errors import FileProblem
-from aligngemini.fusion.model_dir import PIXEL_DIR, SEMANTIC_DIR, read_model_info
+from aligngemini.fusion.model_dir import PIXEL_DIR, SEMANTIC_DIR, TrainedOn, read_model_info
 from aligngemini.fusion.rules import FAKE, REAL, FusionModel
 from aligngemini.images.loader import load_image
 from aligngemini.pixel.checkpoint import load_checkpoint
@@ -63,14 +64,17 @@ class FusedDetector:
     fusion: FusionModel
 
     @classmethod
-    def load(cls, model_dir: str | Path, project_root: str | Path, device: str = "cpu") -> "FusedDetector":
-        """The fused model in `model_dir`. `device` places the VLM; the pixel expert stays on
-        the CPU, where aligngemini.pixel.infer builds its crops."""
+    def load(cls, model_dir: str | Path, project_root: str | Path, device: str | None = None, dtype: DType | None = None) -> "FusedDetector":
+        """The fused model in `model_dir`, each branch on the device and in the dtype it was
+        trained with (model.json's `trained_on`) unless `device` / `dtype` say otherwise.
+        A recorded 'cuda' on a machine without CUDA runs on the CPU after one warning."""
         model_dir = Path(model_dir)
         info = read_model_info(model_dir)
+        trained = info.trained_on or TrainedOn(pixel=Placement(device="cpu", dtype="float32"), semantic=Placement(device="cpu", dtype=info.dtype))
         expert, _ = load_checkpoint(model_dir / PIXEL_DIR)
+        expert.place(device or trained.pixel.device, dtype or trained.pixel.dtype)
         base = resolve_base_model(info.semantic_base_model, Path(project_root))
-        vlm = load_detector(base, model_dir / SEMANTIC_DIR, info.dtype, device)
+        vlm = load_detector(base, model_dir / SEMANTIC_DIR, dtype or trained.semantic.dtype, device or trained.semantic.device)
         return cls(expert, info.pixel_inference, vlm, info.prompt, info.eval_batch_size, info.fusion_model)
 
     def branch_scores(self, images: Sequence[Image.Image], names: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,7 @@
 """The fused model folder: everything `FusedDetector` needs, in one DVC-trackable folder.
 
     model.json   format, fusion model, semantic base model, prompt, dtype, batch size,
-                 pixel inference rule
+                 pixel inference rule, the device and dtype each branch was trained with
     pixel/       the pixel expert checkpoint (aligngemini.pixel.checkpoint)
     semantic/    the semantic LoRA adapter (aligngemini.semantic.model.save_adapter)
 
@@ -20,11 +20,11 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from aligngemini.config_base import Strict
+from aligngemini.config_base import DType, Placement, Strict
 from aligngemini.errors import AlignGeminiError
 from aligngemini.folders import swap_in
 from aligngemini.fusion.rules import FusionError, FusionModel
-from aligngemini.pixel.config import InferenceConfig
+from aligngemini.pixel.config import InferenceConfig, PixelConfig
 from aligngemini.semantic.config import SemanticConfig
 
 FORMAT = "aligngemini-fused-model/1"
@@ -36,14 +36,30 @@ class FusedModelError(AlignGeminiError):
     """A fused model folder is missing or malformed; the message names the file."""
 
 
+class TrainedOn(Strict):
+    pixel: Placement = Field(description="Device and autocast dtype of the pixel expert's training.")
+    semantic: Placement = Field(description="Device and weights dtype of the VLM's training.")
+
+    @classmethod
+    def of(cls, pixel: PixelConfig, semantic: SemanticConfig) -> "TrainedOn":
+        """The placements these configs ask for, as resolved on this machine."""
+        from aligngemini.devices import resolve_device  # torch: only where a model is written
+
+        return cls(
+            pixel=Placement(device=str(resolve_device(pixel.device)), dtype=pixel.dtype),
+            semantic=Placement(device=str(resolve_device(semantic.device)), dtype=semantic.dtype),
+        )
+
+
 class FusedModelInfo(Strict):
     format: Literal["aligngemini-fused-model/1"] = Field(description="Version of this folder's layout.")
     fusion: dict[str, Any] = Field(description="The fitted fusion model (FusionModel.to_dict).")
     semantic_base_model: str = Field(description="Base VLM: a directory relative to the project root, or a hub id.")
     prompt: str = Field(min_length=1, description="The semantic branch's question.")
-    dtype: Literal["float32", "bfloat16", "float16"] = Field(description="Weights dtype of the base VLM.")
+    dtype: DType = Field(description="Weights dtype of the base VLM.")
     eval_batch_size: int = Field(gt=0, description="Images per semantic forward pass.")
     pixel_inference: InferenceConfig = Field(description="The pixel expert's multi-crop inference rule.")
+    trained_on: TrainedOn | None = Field(default=None, description="The device and dtype each branch was trained with, as resolved on the machine that wrote this folder (detect loads the branches that way unless told otherwise); None in folders written before it was recorded, which load on the CPU in float32.")
 
     @field_validator("fusion")
     @classmethod
@@ -66,7 +82,7 @@ def write_fused_model(
     semantic_adapter: Path,
     semantic_base_model: str,
     semantic: SemanticConfig,
-    pixel_inference: InferenceConfig,
+    pixel: PixelConfig,
     fusion: FusionModel,
 ) -> Path:
     """Copy both branch folders into `out_dir` with a `model.json`; `out_dir` is replaced
@@ -79,7 +95,8 @@ def write_fused_model(
         prompt=semantic.prompt,
         dtype=semantic.dtype,
         eval_batch_size=semantic.eval_batch_size,
-        pixel_inference=pixel_inference,
+        pixel_inference=pixel.inference,
+        trained_on=TrainedOn.of(pixel, semantic),
     )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.parent / f".{out_dir.name}.writing-{uuid.uuid4().hex}"

@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from aligngemini.config import GeneratorEntry
+from aligngemini.devices import resolve_device, torch_dtype
 from aligngemini.errors import AlignGeminiError
 from aligngemini.registry import Registry
 
@@ -75,27 +76,42 @@ def resolve_model(model: str, project_root: Path) -> str:
     return str(local.resolve()) if local.is_dir() else model
 
 
-_cache: dict[tuple[str, str], diffusers.DiffusionPipeline] = {}
+_cache: dict[tuple, diffusers.DiffusionPipeline] = {}
 _cache_lock = threading.Lock()
 
 
-def load_pipeline(entry: GeneratorEntry, project_root: Path) -> diffusers.DiffusionPipeline:
-    """Loaded once per process and kept: batch tasks of one generator share it."""
+def load_pipeline(entry: GeneratorEntry, project_root: Path, device: str) -> diffusers.DiffusionPipeline:
+    """Loaded once per process and kept (batch tasks of one generator share it): in the
+    entry's `torch_dtype`, on `device` (resolved by `aligngemini.devices`), with its
+    optional model offload and VAE tiling."""
     source = resolve_model(entry.model, project_root)
-    key = (source, entry.pipeline)
+    place = resolve_device(device)
+    key = (source, entry.pipeline, entry.torch_dtype, str(place), entry.cpu_offload, entry.vae_tiling)
     with _cache_lock:
         if key not in _cache:
             cls = diffusers.DiffusionPipeline if entry.pipeline == "auto" else getattr(diffusers, entry.pipeline, None)
             if cls is None:
                 raise GeneratorLoadError(f"generator '{entry.name}': diffusers has no pipeline class '{entry.pipeline}'")
             try:
-                pipe = cls.from_pretrained(source)
+                pipe = cls.from_pretrained(source, dtype=torch_dtype(entry.torch_dtype))
             except (OSError, ValueError) as exc:
                 raise GeneratorLoadError(f"generator '{entry.name}': cannot load '{entry.model}': {exc}") from exc
             convention_of(pipe, entry)  # refuse an unsupported class before any work is queued
-            pipe.set_progress_bar_config(disable=True)
-            _cache[key] = pipe
+            _cache[key] = _placed(pipe, entry, place)
         return _cache[key]
+
+
+def _placed(pipe: diffusers.DiffusionPipeline, entry: GeneratorEntry, place: torch.device) -> diffusers.DiffusionPipeline:
+    if entry.vae_tiling:
+        if getattr(pipe, "vae", None) is None:
+            raise GeneratorLoadError(f"generator '{entry.name}': vae_tiling is set but {type(pipe).__name__} has no VAE")
+        pipe.vae.enable_tiling()
+    if entry.cpu_offload and place.type == "cuda":
+        pipe.enable_model_cpu_offload(device=place)
+    else:
+        pipe.to(place)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
 
 
 def clear_pipeline_cache() -> None:

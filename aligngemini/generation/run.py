@@ -20,12 +20,13 @@ def generate_batch(
     store: ImageStore,
     project_root: Path,
     batch_size: int,
+    device: str,
     created_at: str,
     flow_run_id: str | None,
 ) -> list[ImageRecord]:
     if any(job.generator != entry.name for job in jobs):
         raise ValueError(f"batch mixes generators; expected only '{entry.name}'")
-    pipe = load_pipeline(entry, project_root)
+    pipe = load_pipeline(entry, project_root, device)
     images = run_pipeline(pipe, entry, [j.prompt for j in jobs], [j.seed for j in jobs], batch_size)
     records = []
     for job, image in zip(jobs, images, strict=True):
@@ -45,8 +46,8 @@ def config_hash(entry: GeneratorEntry) -> str:
     return hashlib.sha256(json.dumps(entry.model_dump(), sort_keys=True).encode()).hexdigest()
 
 
-def generator_record(entry: GeneratorEntry, project_root: Path, registered_at: str) -> GeneratorRecord:
-    pipe = load_pipeline(entry, project_root)
+def generator_record(entry: GeneratorEntry, project_root: Path, device: str, registered_at: str) -> GeneratorRecord:
+    pipe = load_pipeline(entry, project_root, device)
     return GeneratorRecord(
         name=entry.name, pipeline=type(pipe).__name__, model=entry.model, steps=entry.steps,
         guidance=entry.guidance, resolution=entry.resolution, seed=entry.seed,

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from aligngemini.config_base import Strict
+from aligngemini.config_base import DType, Strict, device_field, dtype_field
 
 
 class BackboneConfig(Strict):
@@ -69,6 +69,9 @@ class PixelConfig(Strict):
     seed: int = Field(ge=0, description="Seed of weight init, shuffling and every augmentation draw.")
     threads: int = Field(gt=0, description="torch intra-op threads; fixed so float results are reproducible.")
     num_workers: int = Field(ge=0, description="DataLoader worker processes decoding and augmenting pairs (0: in the training process). Results do not depend on it.")
+    device: str = device_field("the pixel expert's training and its per-epoch validation")
+    dtype: DType = dtype_field("the training forward passes (autocast; the weights and optimiser state stay float32)")
+    gradient_checkpointing: bool = Field(default=False, description="Recompute the backbone's activations in the backward pass (timm's set_grad_checkpointing): less memory for large ViTs, about a third more time.")
     train_split: str = Field(description="Manifest split the expert is trained on.")
     eval_splits: list[str] = Field(min_length=1, description="Splits measured after training; the first is also measured after every epoch. Splits absent from the manifest are skipped.")
     eval_jpeg_quality: int = Field(ge=1, le=100, description="The final metrics are repeated after re-encoding the images as JPEG at this quality.")

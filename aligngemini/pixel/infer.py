@@ -67,7 +67,7 @@ def predict_logits(
     if not count:
         return np.zeros(0, dtype=np.float32)
     index = torch.tensor(owners)
-    totals = torch.zeros(count).index_add_(0, index, torch.cat(logits).float())
+    totals = torch.zeros(count).index_add_(0, index, torch.cat(logits).float().cpu())
     return (totals / torch.bincount(index, minlength=count)).numpy()
 
 

@@ -9,6 +9,10 @@ and the head for timm_vit_lora), linear warm-up then cosine decay to zero. The m
 the last epoch is returned: no selection on the validation split, which stays an honest
 estimate.
 
+Placement: the expert trains on `device` with its forward passes under autocast in `dtype`
+(float32 master weights; float16 adds a gradient scaler), and optionally with gradient
+checkpointing; its per-epoch validation runs the same way.
+
 Determinism: torch's global seed is set to `seed` before the expert is built (head and
 random init, dropout); shuffling and augmentation draw from generators seeded by
 `(seed, epoch, ...)`; intra-op threads are fixed to `threads` for the duration.
@@ -73,6 +77,9 @@ def train_pixel_expert(
         expert = build_expert(config, pretrained=False if init is not None else None)
         if init is not None:
             expert.load_state_dict(init.state_dict(), strict=True)
+        expert.place(config.device, config.dtype)
+        if config.gradient_checkpointing:
+            expert.set_grad_checkpointing()
         dataset = AugmentedPairs(train_pairs, load, config.augment, config.crop_size, config.seed)
         steps_per_epoch = math.ceil(len(train_pairs) / config.batch_size)
         trainable = [p for p in expert.parameters() if p.requires_grad]
@@ -113,14 +120,17 @@ def _train_epoch(expert, dataset, optimiser, schedule, config: PixelConfig, epoc
         num_workers=config.num_workers, generator=torch.Generator().manual_seed(config.seed),
     )  # fmt: skip
     expert.train()
+    scaler = torch.amp.GradScaler(expert.device.type, enabled=config.dtype == "float16")
     total_loss = correct = seen = 0.0
     bar = tqdm(loader, desc=f"pixel epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
     for crops, labels in bar:
+        labels = labels.to(expert.device)
         logits = expert(crops)
         loss = binary_cross_entropy_with_logits(logits, labels)
         optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimiser)
+        scaler.update()
         schedule.step()
         total_loss += loss.item() * len(labels)
         correct += ((logits.detach() > 0).float() == labels).sum().item()

@@ -37,10 +37,11 @@ class ReconJob:
     size: tuple[int, int]  # input size after the crop rule / resize: batches share one size
     resize: int | None  # None: native size (after cropping to a multiple of 8)
     reconstructor: str
+    dtype: str  # the precision it is made in: part of its identity (another dtype, other bytes)
 
     @property
     def transform(self) -> str:
-        return reconstruction_transform(self.reconstructor, self.resize)
+        return reconstruction_transform(self.reconstructor, self.resize, self.dtype)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -58,6 +59,7 @@ class ReconPlan:
     semantic_size: int
     seed: int
     test_tiles: frozenset[str]
+    dtype: str
 
     @classmethod
     def from_params(cls, params: Params, real_rows: Sequence[Mapping]) -> "ReconPlan":
@@ -69,7 +71,7 @@ class ReconPlan:
         test_tiles = frozenset(r["sha256"] for r in real_rows if r["parent_sha256"] and splits[group_of(r, index, ())] == "test")
         return cls(
             training=params.training_reconstructors(), semantic=cfg.semantic_reconstructor, heldout=datasets.heldout_reconstructors,
-            semantic_size=cfg.semantic_size, seed=cfg.seed, test_tiles=test_tiles,
+            semantic_size=cfg.semantic_size, seed=cfg.seed, test_tiles=test_tiles, dtype=cfg.dtype,
         )  # fmt: skip
 
 
@@ -92,10 +94,11 @@ def plan_reconstructions(real_rows: Sequence[Mapping], generated_rows: Sequence[
     tiles = sorted((r for r in real_rows if r["parent_sha256"]), key=lambda r: r["sha256"])
     generated = sorted(generated_rows, key=lambda r: r["sha256"])
     square, size = (plan.semantic_size, plan.semantic_size), plan.semantic_size
+    dtype = plan.dtype
     jobs = (
-        [ReconJob(r["sha256"], r["path"], native_size(r), None, draw_reconstructor(plan.seed, r["sha256"], plan.training)) for r in tiles]
-        + [ReconJob(r["sha256"], r["path"], square, size, plan.semantic) for r in [*tiles, *generated]]
-        + [ReconJob(r["sha256"], r["path"], native_size(r), None, name) for name in plan.heldout for r in tiles if r["sha256"] in plan.test_tiles]
+        [ReconJob(r["sha256"], r["path"], native_size(r), None, draw_reconstructor(plan.seed, r["sha256"], plan.training), dtype) for r in tiles]
+        + [ReconJob(r["sha256"], r["path"], square, size, plan.semantic, dtype) for r in [*tiles, *generated]]
+        + [ReconJob(r["sha256"], r["path"], native_size(r), None, name, dtype) for name in plan.heldout for r in tiles if r["sha256"] in plan.test_tiles]
     )
     planned: dict[tuple[str, str, tuple[int, int]], ReconJob] = {}
     for job in jobs:

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from aligngemini.config_base import DType
+from aligngemini.devices import resolve_device, torch_dtype
 from aligngemini.errors import AlignGeminiError
 from aligngemini.generation.pipelines import resolve_model
 from aligngemini.reconstruction.autoencoders import AUTOENCODERS, AutoencoderKind
@@ -31,26 +33,28 @@ class VAELoadError(AlignGeminiError):
     """The reconstruction VAE cannot be loaded (missing directory, hub id not available)."""
 
 
-_cache: dict[tuple[str, str | None, str], torch.nn.Module] = {}
+_cache: dict[tuple[str, str | None, str, str, str], torch.nn.Module] = {}
 _cache_lock = threading.Lock()
 
 
-def load_vae(model: str, subfolder: str | None, project_root: Path, kind: str = "autoencoder_kl") -> torch.nn.Module:
+def load_vae(model: str, subfolder: str | None, project_root: Path, kind: str, *, device: str, dtype: DType) -> torch.nn.Module:
     """The autoencoder of registered `kind` at `model` (a directory relative to
     `project_root` if one exists, else a hub id such as "stabilityai/stable-diffusion-2-1"
-    with subfolder "vae"), in eval mode. Loaded once per process and shared by every
-    reconstruction task of the run."""
+    with subfolder "vae"), in eval mode, in `dtype` on `device` (resolved by
+    `aligngemini.devices`). Loaded once per process and shared by every reconstruction task
+    of the run."""
     model_class = AUTOENCODERS.get(kind).model_class
     source = resolve_model(model, project_root)
-    key = (source, subfolder, kind)
+    place = resolve_device(device)
+    key = (source, subfolder, kind, str(place), dtype)
     with _cache_lock:
         if key not in _cache:
             try:
-                vae = model_class.from_pretrained(source, subfolder=subfolder)
+                vae = model_class.from_pretrained(source, subfolder=subfolder, dtype=torch_dtype(dtype))
             except (OSError, ValueError) as exc:
                 where = f"'{model}'" + (f" (subfolder '{subfolder}')" if subfolder else "")
                 raise VAELoadError(f"cannot load the reconstruction autoencoder {where} as {model_class.__name__}: {exc}") from exc
-            _cache[key] = vae.eval()
+            _cache[key] = vae.to(place).eval()
         return _cache[key]
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
-from aligngemini.config_base import Strict
+from aligngemini.config_base import DType, Strict, device_field
 
 
 class SemanticLoraConfig(Strict):
@@ -41,8 +39,8 @@ class SemanticTrainConfig(Strict):
 
 class SemanticConfig(Strict):
     model: str = Field(description="Base VLM: a local directory (relative to the project root) or a hub id such as 'Qwen/Qwen2.5-VL-7B-Instruct', loaded with AutoModelForImageTextToText/AutoProcessor.from_pretrained (trust_remote_code off).")
-    dtype: Literal["float32", "bfloat16", "float16"] = Field(description="Weights dtype of the base model (LoRA weights stay float32).")
-    device: str = Field(description="torch device of training and scoring, e.g. 'cpu' or 'cuda'.")
+    dtype: DType = Field(description="Weights dtype of the base model (LoRA weights stay float32).")
+    device: str = device_field("the VLM's training and the scoring of its own validation split")
     threads: int = Field(gt=0, description="torch intra-op threads; fixed so float results are reproducible.")
     prompt: str = Field(min_length=1, description="The user turn after the image: asks whether the image is real or AI-generated judging by semantic consistency. The answer the model learns is the single token 'real' or 'fake'.")
     threshold: float = Field(gt=0, lt=1, description="An image is called fake when p_fake is above this.")

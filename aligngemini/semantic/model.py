@@ -15,6 +15,7 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedModel, ProcessorMixin
 
+from aligngemini.devices import resolve_device
 from aligngemini.errors import AlignGeminiError
 from aligngemini.folders import swap_in
 from aligngemini.semantic.config import SemanticLoraConfig
@@ -59,7 +60,8 @@ def answer_token_ids(tokenizer) -> tuple[int, int]:
 
 
 def load_vlm(source: str | Path, dtype: str = "float32", device: str = "cpu") -> SemanticVLM:
-    """The base VLM at `source` (a local directory or a hub id), in eval mode on `device`."""
+    """The base VLM at `source` (a local directory or a hub id), in eval mode on `device`
+    ('auto', 'cpu', 'cuda': aligngemini.devices.resolve_device)."""
     try:
         model = AutoModelForImageTextToText.from_pretrained(source, dtype=getattr(torch, dtype), trust_remote_code=False)
         processor = AutoProcessor.from_pretrained(source, trust_remote_code=False)
@@ -67,7 +69,7 @@ def load_vlm(source: str | Path, dtype: str = "float32", device: str = "cpu") ->
         raise VLMLoadError(f"cannot load the VLM '{source}': {exc}") from exc
     if not hasattr(processor, "image_processor"):
         raise VLMLoadError(f"'{source}' has no image processor: not a vision-language model")
-    return SemanticVLM(model.to(device).eval(), processor, answer_token_ids(processor.tokenizer))
+    return SemanticVLM(model.to(resolve_device(device)).eval(), processor, answer_token_ids(processor.tokenizer))
 
 
 def attach_lora(vlm: SemanticVLM, lora: SemanticLoraConfig, seed: int) -> SemanticVLM:

@@ -86,3 +86,17 @@ def test_no_registered_model_is_a_one_line_error(fused_project, monkeypatch, tmp
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == ["error: " + " ".join(message.split())]
+
+
+def test_a_bad_device_or_dtype_is_a_one_line_error(fused_project, asked, tmp_path):
+    files = write_detect_folder(tmp_path / "inbox")
+    for flag, value in (("--device", "gpu"), ("--dtype", "int8")):
+        result = detect(fused_project, str(files["coffee.png"]), flag, value)
+        assert result.exit_code != 0 and f"{flag} '{value}'" in result.output, result.output
+
+
+def test_device_and_dtype_override_where_the_model_runs(fused_project, asked, tmp_path):
+    files = write_detect_folder(tmp_path / "inbox")
+    result = detect(fused_project, str(files["coffee.png"]), "--device", "cpu", "--dtype", "bfloat16", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["error"] is None

@@ -82,7 +82,11 @@ def test_reconstruction_transform_round_trips():
     assert reconstruction_transform("recon-vae", 64) == "resize(64)+vae(recon-vae)"
     assert parse_reconstruction_transform("vae(recon-vae)") == ("recon-vae", None)
     assert parse_reconstruction_transform("resize(64)+vae(recon-vae)") == ("recon-vae", 64)
-    for other in (None, "tile(x=0,y=0,size=128)", "jpeg(q=90)+vae(recon-vae)", "vae()"):
+    # another precision, other bytes: the dtype is part of the identity, not of the name
+    assert reconstruction_transform("recon-vae", 336, "bfloat16") == "resize(336)+vae(recon-vae,bfloat16)"
+    assert parse_reconstruction_transform("vae(recon-vae,bfloat16)") == ("recon-vae", None)
+    assert reconstruction_transform("recon-vae", None, "float32") == "vae(recon-vae)"
+    for other in (None, "tile(x=0,y=0,size=128)", "jpeg(q=90)+vae(recon-vae)", "vae()", "vae(recon-vae,int8)"):
         assert parse_reconstruction_transform(other) is None
     with pytest.raises(ValueError, match="reconstructor name"):
         reconstruction_transform("a+b", None)

@@ -30,7 +30,7 @@ def test_every_reconstructor_reconstructs_held_out_photos(project):
     tiles = load_tiles(project.manifest("real"), project.data_root, project.root, params.images, params.bootstrap.holdout_fraction, holdout=True)
     assert tiles, "no held-out photo: the PSNR would be measured on training data"
     for entry in params.reconstruction.reconstructors:
-        vae = load_vae(entry.model, entry.subfolder, project.root, entry.kind)
+        vae = load_vae(entry.model, entry.subfolder, project.root, entry.kind, device=project.params.reconstruction.device, dtype=project.params.reconstruction.dtype)
         assert heldout_psnr(vae, tiles, params.reconstruction.seed, params.reconstruction.batch_size) >= 14.0, entry.name
 
 

@@ -1,8 +1,13 @@
+import json
+import logging
+import shutil
 from dataclasses import fields
 
 import numpy as np
 import pytest
+import torch
 
+from aligngemini import devices
 from aligngemini.fusion.detector import Detection, FusedDetector
 from aligngemini.images.loader import load_image
 from aligngemini.pixel.checkpoint import load_checkpoint
@@ -55,3 +60,19 @@ def test_load_resolves_the_base_model_against_the_project_root(fused_project, tm
     monkeypatch.chdir(tmp_path)  # from_pretrained would find a relative id below the working directory
     with pytest.raises(VLMLoadError, match="models/embedded/tiny-vlm"):
         FusedDetector.load(fused_project.model_dir, tmp_path)  # no such folder there: taken as a hub id, offline
+
+
+def test_a_model_trained_on_cuda_loads_on_the_cpu_with_one_warning(fused_project, tmp_path, monkeypatch, caplog):
+    model_dir = tmp_path / "gpu-model"
+    shutil.copytree(fused_project.model_dir, model_dir)
+    info = json.loads((model_dir / "model.json").read_text())
+    info["trained_on"] = {"pixel": {"device": "cuda", "dtype": "bfloat16"}, "semantic": {"device": "cuda", "dtype": "float32"}}
+    (model_dir / "model.json").write_text(json.dumps(info))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(devices, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger="aligngemini"):
+        detector = FusedDetector.load(model_dir, fused_project.root)
+    assert [r.getMessage() for r in caplog.records] == ["device 'cuda' requested but this machine has no CUDA device: running on the CPU"]
+    assert detector.expert.device.type == "cpu" and detector.expert.compute_dtype == "bfloat16"
+    forced = FusedDetector.load(model_dir, fused_project.root, device="cpu", dtype="float32")
+    assert forced.expert.compute_dtype == "float32"

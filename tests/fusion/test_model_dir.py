@@ -29,7 +29,7 @@ def write(out_dir: Path, branches: tuple[Path, Path], base_model: str = "models/
     params = load_params(ROOT / "params.yaml")
     return write_fused_model(
         out_dir, pixel_checkpoint=branches[0], semantic_adapter=branches[1], semantic_base_model=base_model,
-        semantic=params.semantic, pixel_inference=params.pixel.inference, fusion=FUSION,
+        semantic=params.semantic, pixel=params.pixel, fusion=FUSION,
     )  # fmt: skip
 
 

@@ -65,7 +65,7 @@ def build_fused_project(params_path: Path) -> FusedProject:
     save_adapter(vlm, adapter, base_model=BASE_MODEL)
     model_dir = write_fused_model(
         root / "models" / "fused", pixel_checkpoint=pixel_dir, semantic_adapter=adapter, semantic_base_model=BASE_MODEL,
-        semantic=semantic, pixel_inference=pixel.inference, fusion=OR_FIXED,
+        semantic=semantic, pixel=pixel, fusion=OR_FIXED,
     )  # fmt: skip
     return FusedProject(root, params_path, model_dir, pixel_dir, adapter, pixel, semantic)
 

@@ -78,3 +78,14 @@ def test_small_images_are_padded_and_too_small_ones_refused(expert, config):
 
 def test_no_images_no_probabilities(expert, config):
     assert p_fake(expert, [], config.inference).shape == (0,)
+
+
+def test_placed_in_bfloat16_the_expert_scores_close_to_float32(config):
+    torch.manual_seed(0)
+    placed = build_expert(config, pretrained=False).eval()
+    images = [noise(40, 40, seed) for seed in range(3)]
+    reference = predict_logits(placed, images, config.inference)
+    placed.place("cpu", "bfloat16")
+    low = predict_logits(placed, images, config.inference)
+    assert low.dtype == np.float32 and not np.array_equal(low, reference)
+    np.testing.assert_allclose(low, reference, atol=0.1)

@@ -73,3 +73,17 @@ def test_warm_start_begins_from_the_given_expert(trained, synthetic, make_config
     for name, tensor in trained.expert.named_parameters():
         assert torch.allclose(weights[name], tensor, atol=1e-6), name
     assert warm.history[0]["train_accuracy"] > 0.75, "a warm start should already solve the task"
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(make_config):
+    config = make_config()
+    crops = torch.rand(2, 3, config.crop_size, config.crop_size)
+    grads = []
+    for checkpointing in (False, True):
+        torch.manual_seed(0)
+        expert = build_expert(config, pretrained=False).train()
+        if checkpointing:
+            expert.set_grad_checkpointing()
+        expert(crops).sum().backward()
+        grads.append(torch.cat([p.grad.flatten() for p in expert.parameters() if p.grad is not None]))
+    torch.testing.assert_close(grads[0], grads[1])

@@ -24,7 +24,7 @@ TILES, GENERATED = _rows("tile", 200, 128), _rows("gen", 10, 64)
 
 def _plan(training=("a", "b", "c"), heldout=("h",), test=None) -> ReconPlan:
     test_tiles = frozenset(r["sha256"] for r in TILES[:20]) if test is None else test
-    return ReconPlan(training=training, semantic="a", heldout=heldout, semantic_size=64, seed=21, test_tiles=test_tiles)
+    return ReconPlan(training=training, semantic="a", heldout=heldout, semantic_size=64, seed=21, test_tiles=test_tiles, dtype="float32")
 
 
 def test_every_tile_gets_one_training_reconstructor_and_the_draw_is_spread():
@@ -62,7 +62,7 @@ def test_a_resize_to_the_tiles_own_size_is_one_job_for_both_datasets():
     # the full profile: 336 px tiles and semantic_size 336. Two jobs making the same bytes would
     # leave the catalog (one row per sha256) short of one planned key, and the flow raising
     tiles = _rows("tile", 60, 336)
-    plan = ReconPlan(training=("a", "b"), semantic="a", heldout=(), semantic_size=336, seed=21, test_tiles=frozenset())
+    plan = ReconPlan(training=("a", "b"), semantic="a", heldout=(), semantic_size=336, seed=21, test_tiles=frozenset(), dtype="float32")
     jobs = plan_reconstructions(tiles, [], plan)
     outputs = Counter((j.parent_sha256, j.reconstructor, j.size) for j in jobs)
     assert max(outputs.values()) == 1

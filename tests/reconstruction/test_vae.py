@@ -88,27 +88,27 @@ def test_image_seed_is_stable_and_content_keyed() -> None:
 def test_loads_a_local_directory_once(tiny_vae: AutoencoderKL, tmp_path: Path) -> None:
     tiny_vae.save_pretrained(tmp_path / "models" / "vae")
     clear_vae_cache()
-    vae = load_vae("models/vae", None, tmp_path)
+    vae = load_vae("models/vae", None, tmp_path, "autoencoder_kl", device="cpu", dtype="float32")
     assert not vae.training
-    assert load_vae("models/vae", None, tmp_path) is vae
+    assert load_vae("models/vae", None, tmp_path, "autoencoder_kl", device="cpu", dtype="float32") is vae
     images = _images(2)
     assert _bytes(reconstruct(vae, images, [1, 2], 2)) == _bytes(reconstruct(tiny_vae, images, [1, 2], 2))
     clear_vae_cache()
-    assert load_vae("models/vae", None, tmp_path) is not vae
+    assert load_vae("models/vae", None, tmp_path, "autoencoder_kl", device="cpu", dtype="float32") is not vae
 
 
 def test_loads_from_a_subfolder(tiny_vae: AutoencoderKL, tmp_path: Path) -> None:
     tiny_vae.save_pretrained(tmp_path / "whole" / "vae")
-    vae = load_vae("whole", "vae", tmp_path)
+    vae = load_vae("whole", "vae", tmp_path, "autoencoder_kl", device="cpu", dtype="float32")
     assert vae.config.block_out_channels == list(tiny_vae.config.block_out_channels)
 
 
 def test_a_hub_id_that_is_not_available_offline_names_the_model(tmp_path: Path) -> None:
     with pytest.raises(VAELoadError, match="no-such-org/no-such-vae.*subfolder 'vae'"):
-        load_vae("no-such-org/no-such-vae", "vae", tmp_path)
+        load_vae("no-such-org/no-such-vae", "vae", tmp_path, "autoencoder_kl", device="cpu", dtype="float32")
 
 
 def test_a_directory_without_a_vae_names_the_model(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(VAELoadError, match="'empty'"):
-        load_vae("empty", None, tmp_path)
+        load_vae("empty", None, tmp_path, "autoencoder_kl", device="cpu", dtype="float32")
