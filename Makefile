@@ -18,8 +18,15 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 setup: $(VENV)/.installed
 
-# The main job: the whole pipeline of the embedded profile.
+# The main job: the whole pipeline of a profile, embedded by default; `make run PROFILE=full`
+# runs params.full.yaml (the paper's models, one GPU). The preflight stops a run that could
+# not finish before any stage starts; profile.yaml then points dvc.yaml at the profile's
+# params and output folders, so each profile keeps its own outputs and dvc.lock.
+PROFILE ?= embedded
+PARAMS := $(if $(filter embedded,$(PROFILE)),params.yaml,params.$(PROFILE).yaml)
 run: setup
+	aligngemini check --params $(PARAMS)
+	aligngemini profile $(PARAMS)
 	dvc repro
 
 # The whole test suite, slow end-to-end tests included.

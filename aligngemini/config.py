@@ -26,6 +26,7 @@ class PathsConfig(Strict):
     checkpoints: str = Field(description="Where the branch trainings write their checkpoints, one folder per branch.")
     catalog: str = Field(description="The DuckDB catalog file (one writer: the merge task).")
     staging: str = Field(description="Folder where parallel tasks drop Parquet record shards before the merge.")
+    reports: str = Field(description="Folder of the stages' metrics, plots and HTML reports (DVC metrics and plots).")
 
 
 class ImageLimits(Strict):

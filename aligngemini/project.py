@@ -69,7 +69,7 @@ class Project:
 
     @property
     def reports(self) -> Path:
-        return self.root / "reports"
+        return self.path(self.params.paths.reports)
 
     def manifest(self, kind: ImageKind) -> Path:
         return self.data_root / STORE_DIRS[kind] / MANIFEST_NAME

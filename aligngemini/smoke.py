@@ -1,10 +1,11 @@
 """The smoke profile: the embedded profile's tiny models at the full profile's sizes, in
 another precision and on another device, with few images and one epoch per branch.
 
-It is what the bfloat16 CPU test (tests/test_smoke_profile.py) runs end to end, so that the
-precision plumbing and the size rules the full profile relies on (336 px tiles equal to
-`semantic_size`, resampling bounded by validation and the pixel expert's minimum side) are
-exercised without a GPU; `benchmarks/gpu_smoke.py` runs the same on CUDA."""
+It is what the bfloat16 CPU test (tests/test_dvc_pipeline.py) runs end to end with
+`dvc repro`, so that the precision plumbing, the profile switch and the size rules the full
+profile relies on (336 px tiles equal to `semantic_size`, resampling bounded by validation and
+the pixel expert's minimum side) are exercised without a GPU; `benchmarks/gpu_smoke.py` runs
+the same on CUDA. Its outputs go under `folder`, as the full profile's go under full/."""
 
 from __future__ import annotations
 
@@ -27,9 +28,12 @@ def _parent(raw: dict, dotted: str) -> tuple[dict, str]:
     return raw, last
 
 
-def smoke_params(embedded: dict[str, Any], full: dict[str, Any], device: str, dtype: str) -> dict[str, Any]:
+def smoke_params(embedded: dict[str, Any], full: dict[str, Any], device: str, dtype: str, folder: str = "smoke") -> dict[str, Any]:
     """The smoke profile as a params mapping, from the two profiles' mappings."""
     raw = copy.deepcopy(embedded)
+    raw["paths"] = {key: f"{folder}/{path}" for key, path in embedded["paths"].items()}
+    for key in ("path", "cache"):
+        raw["registry"][key] = f"{folder}/{embedded['registry'][key]}"
     for dotted in FULL_SIZES:
         source, key = _parent(full, dotted)
         target, _ = _parent(raw, dotted)

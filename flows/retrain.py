@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from aligngemini.errors import AlignGeminiError
+from aligngemini.profile import write_profile
 from aligngemini.project import Project
 from aligngemini.retraining import Pending, pending
 from flows.cli_args import params_parser
@@ -50,6 +52,7 @@ def reproduce(project: Project) -> list[str]:
 @flow(name="retrain")
 def retrain(params_path: str = "params.yaml") -> dict:
     project = Project.load(params_path)
+    write_profile(project.root, project.params, Path(params_path).name)  # dvc repro runs these params
     todo = find_pending(project)
     if todo.nothing:
         get_run_logger().info("nothing new: every generator has images and the pipeline is up to date; no training")

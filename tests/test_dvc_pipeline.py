@@ -6,6 +6,8 @@ import shutil
 import pytest
 import yaml
 
+from aligngemini.manifest import read_manifest
+from aligngemini.smoke import smoke_params
 from tests.dvc_project import clone, dvc_env, files, out_md5s, ran, run
 
 STAGES = {"ingest", "bootstrap", "generate", "reconstruct", "build_datasets", "validate", "train_pixel", "train_semantic", "evaluate", "register"}
@@ -18,11 +20,17 @@ NOT_BITWISE = {
 }
 
 
-@pytest.mark.slow
-def test_dvc_repro_is_idempotent_and_reproducible(prefect_server, tmp_path):
+@pytest.fixture(scope="module")
+def first_run(prefect_server, tmp_path_factory):
+    """A copy of the project after one `dvc repro` of the embedded profile: (root, env, output)."""
     env = dvc_env(prefect_server)
-    first = clone(tmp_path / "a", env)
-    out = run(["dvc", "repro"], first, env)
+    first = clone(tmp_path_factory.mktemp("dvc") / "a", env)
+    return first, env, run(["dvc", "repro"], first, env)
+
+
+@pytest.mark.slow
+def test_dvc_repro_is_idempotent_and_reproducible(first_run, tmp_path):
+    first, env, out = first_run
     assert ran(out) == STAGES
     md5s = out_md5s(first)
     assert set(md5s) == {
@@ -63,3 +71,33 @@ def test_dvc_repro_is_idempotent_and_reproducible(prefect_server, tmp_path):
     shutil.rmtree(first / "data" / "generated")
     run(["dvc", "pull"], first, env)
     assert "up to date" in run(["dvc", "status"], first, env)
+
+
+@pytest.mark.slow
+def test_a_bfloat16_profile_runs_beside_the_embedded_one_and_switching_back_recomputes_nothing(first_run):
+    """The smoke profile (aligngemini/smoke.py: bfloat16 on the CPU, the full profile's sizes)
+    run the way `make run PROFILE=smoke` runs it; then the embedded profile again."""
+    root, env, _ = first_run
+    embedded = out_md5s(root)
+    smoke = smoke_params(yaml.safe_load((root / "params.yaml").read_text()), yaml.safe_load((root / "params.full.yaml").read_text()), "cpu", "bfloat16")
+    (root / "params.smoke.yaml").write_text(yaml.safe_dump(smoke, sort_keys=False))
+
+    run(["aligngemini", "check", "--params", "params.smoke.yaml"], root, env)
+    run(["aligngemini", "profile", "params.smoke.yaml"], root, env)
+    assert ran(run(["dvc", "repro"], root, env)) == STAGES
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    assert all(list(stage["params"]) == ["params.smoke.yaml"] for stage in lock["stages"].values())
+    assert lock["stages"]["reconstruct"]["params"]["params.smoke.yaml"]["reconstruction"]["dtype"] == "bfloat16"
+    assert all(path.startswith("smoke/") for path in out_md5s(root))
+    transforms = {row["transform"] for row in read_manifest(root / "smoke" / "data" / "reconstructions" / "manifest.parquet")}
+    assert transforms and all(t.endswith(",bfloat16)") for t in transforms), sorted(transforms)[:3]
+    info = json.loads((root / "smoke" / "models" / "fused" / "model.json").read_text())
+    assert info["trained_on"] == {"pixel": {"device": "cpu", "dtype": "bfloat16"}, "semantic": {"device": "cpu", "dtype": "bfloat16"}}
+    assert json.loads((root / "smoke" / "reports" / "registry.json").read_text())["version"]
+    assert out_md5s(root).keys().isdisjoint(embedded)
+
+    run(["aligngemini", "profile", "params.yaml"], root, env)
+    back = run(["dvc", "repro"], root, env)
+    # persist outputs are outside DVC's run cache: those two stages run, find everything made, change nothing
+    assert ran(back) <= {"generate", "reconstruct"}, back
+    assert out_md5s(root) == embedded

@@ -11,6 +11,7 @@ from aligngemini.cli.detect import detect as detect_command  # aliased: `alignge
 from aligngemini.cli.generators import app as generators_app
 from aligngemini.cli.lineage import app as lineage_app
 from aligngemini.cli.models import app as models_app
+from aligngemini.cli.profile import profile as profile_command
 
 app = typer.Typer(no_args_is_help=True, help="AlignGemini: AI-generated image detection and its data pipeline.")
 app.add_typer(catalog_app, name="catalog")
@@ -20,3 +21,4 @@ app.add_typer(lineage_app, name="lineage")
 app.add_typer(models_app, name="models")
 app.command("detect")(detect_command)
 app.command("check")(check_command)
+app.command("profile")(profile_command)

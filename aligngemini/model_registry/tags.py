@@ -1,7 +1,8 @@
 """Versions and stages of the fused model, kept as GTO git tags.
 
 A version is an annotated tag `name@vX.Y.Z` on a *version commit*: HEAD's tree plus the
-pipeline files as they are when the model is registered (dvc.yaml, dvc.lock, params.yaml).
+pipeline files as they are when the model is registered (dvc.yaml, dvc.lock, profile.yaml
+and the params files).
 Its dvc.lock pins the fused model folder's md5, so `dvc artifacts get . NAME --stage prod`
 finds the bytes in the DVC cache or remote. The commit is not put on any branch: registering
 never moves the user's branch or touches their index; the tag keeps it alive."""
@@ -18,7 +19,8 @@ from gto.exceptions import ArtifactNotFound
 
 from aligngemini.errors import AlignGeminiError
 
-PIPELINE_FILES = ("dvc.yaml", "dvc.lock", "params.yaml")
+PIPELINE_FILES = ("dvc.yaml", "dvc.lock", "profile.yaml")
+PARAMS_FILES = "params*.yaml"  # every profile: profile.yaml names the one that ran
 
 
 class RegistryError(AlignGeminiError):
@@ -46,7 +48,7 @@ def version_commit(root: Path, author: str, email: str, message: str) -> str:
         head = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
         if head:
             _git(root, "read-tree", head, env=env)
-        present = [name for name in PIPELINE_FILES if (root / name).is_file()]
+        present = [name for name in PIPELINE_FILES if (root / name).is_file()] + sorted(p.name for p in root.glob(PARAMS_FILES))
         _git(root, "add", "-f", "--", *present, env=env)
         tree = _git(root, "write-tree", env=env)
         return _git(root, "commit-tree", tree, *(["-p", head] if head else []), "-m", message, env=env)
