@@ -26,6 +26,7 @@ def profile_vars(params: Params, params_file: str) -> dict[str, str]:
     return {
         "params": params_file, "data_root": paths.data_root, "models_root": paths.models_root,
         "checkpoints": paths.checkpoints, "reports": paths.reports, "fused": params.registry.path,
+        "prompts": params.generation.prompts_file, "captions": params.bootstrap.captions_file,
     }  # fmt: skip
 
 

@@ -1,5 +1,5 @@
 """Every stage of the pipeline on the GPU in bfloat16, on the embedded profile's tiny models
-at the full profile's sizes (aligngemini/smoke.py): the check to run as soon as a CUDA
+under the full profile's size rules (aligngemini/smoke.py): the check to run as soon as a CUDA
 machine is at hand. Prints each stage's time and peak GPU memory; target: under 5 minutes
 in all. Without CUDA it says so and exits 0.
 
@@ -33,13 +33,13 @@ GIB = 1024**3
 
 
 def _project(folder: Path, dtype: str) -> Path:
-    from aligngemini.smoke import smoke_params
+    from aligngemini.smoke import PROMPTS, smoke_params
 
     load = lambda name: yaml.safe_load((ROOT / name).read_text())  # noqa: E731
-    params = smoke_params(load("params.yaml"), load("params.full.yaml"), "cuda", dtype)
+    params = smoke_params(load("params.yaml"), load("params.full.yaml"), "cuda", dtype, prompts_file="data/prompts.txt")
     (folder / "data").mkdir(parents=True)
     shutil.copy(ROOT / "data" / "captions.txt", folder / "data" / "captions.txt")
-    (folder / "data" / "prompts.txt").write_text("a cat on a table\na rocket at dawn\n")
+    (folder / "data" / "prompts.txt").write_text("".join(f"{prompt}\n" for prompt in PROMPTS))
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for args in (["init", "-q"], ["add", "params.yaml"], ["-c", "user.name=s", "-c", "user.email=s@s", "commit", "-qm", "smoke"]):
         subprocess.run(["git", *args], cwd=folder, check=True)

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from aligngemini.manifest import read_manifest
-from aligngemini.smoke import smoke_params
+from aligngemini.smoke import PROMPTS, smoke_params
 from tests.dvc_project import clone, dvc_env, files, out_md5s, ran, run
 
 STAGES = {"ingest", "bootstrap", "generate", "reconstruct", "build_datasets", "validate", "train_pixel", "train_semantic", "evaluate", "register"}
@@ -79,7 +79,11 @@ def test_a_bfloat16_profile_runs_beside_the_embedded_one_and_switching_back_reco
     run the way `make run PROFILE=smoke` runs it; then the embedded profile again."""
     root, env, _ = first_run
     embedded = out_md5s(root)
-    smoke = smoke_params(yaml.safe_load((root / "params.yaml").read_text()), yaml.safe_load((root / "params.full.yaml").read_text()), "cpu", "bfloat16")
+    (root / "data" / "prompts.smoke.txt").write_text("".join(f"{prompt}\n" for prompt in PROMPTS))
+    smoke = smoke_params(
+        yaml.safe_load((root / "params.yaml").read_text()), yaml.safe_load((root / "params.full.yaml").read_text()), "cpu", "bfloat16",
+        prompts_file="data/prompts.smoke.txt",
+    )  # fmt: skip
     (root / "params.smoke.yaml").write_text(yaml.safe_dump(smoke, sort_keys=False))
 
     run(["aligngemini", "check", "--params", "params.smoke.yaml"], root, env)

@@ -7,6 +7,7 @@ How a pipeline class is *called* (text prompts, or no conditioning) is data in t
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import torch
 from PIL import Image
 
 from aligngemini.config import GeneratorEntry
-from aligngemini.devices import resolve_device, torch_dtype
+from aligngemini.devices import autocast, resolve_device, torch_dtype
 from aligngemini.errors import AlignGeminiError
 from aligngemini.registry import Registry
 
@@ -28,6 +29,9 @@ Caller = Callable[[diffusers.DiffusionPipeline, GeneratorEntry, list[str], list[
 class CallConvention:
     conditioning: str  # "text" or "none": recorded in the catalog's generators table
     call: Caller
+    # float32 weights and samples with the compute under autocast in the entry's dtype, for a
+    # pipeline that hands its last sample to numpy without a float cast (numpy has no bfloat16)
+    autocast: bool = False
 
 
 CONVENTIONS: Registry[CallConvention] = Registry("pipeline class")
@@ -59,7 +63,7 @@ CONVENTIONS.register("StableDiffusionPipeline")(CallConvention("text", _text_to_
 CONVENTIONS.register("PixArtAlphaPipeline")(
     CallConvention("text", _text_to_image(use_resolution_binning=False, clean_caption=False))
 )
-CONVENTIONS.register("DDPMPipeline")(CallConvention("none", _unconditional))
+CONVENTIONS.register("DDPMPipeline")(CallConvention("none", _unconditional, autocast=True))
 CONVENTIONS.register("StableDiffusionXLPipeline")(CallConvention("text", _text_to_image()))
 # FLUX.1-schnell was distilled on 256 T5 tokens (the pipeline's default of 512 suits FLUX.1-dev)
 CONVENTIONS.register("FluxPipeline")(CallConvention("text", _text_to_image(max_sequence_length=256)))
@@ -96,7 +100,8 @@ def load_pipeline(entry: GeneratorEntry, project_root: Path, device: str) -> dif
                 pipe = cls.from_pretrained(source, dtype=torch_dtype(entry.torch_dtype))
             except (OSError, ValueError) as exc:
                 raise GeneratorLoadError(f"generator '{entry.name}': cannot load '{entry.model}': {exc}") from exc
-            convention_of(pipe, entry)  # refuse an unsupported class before any work is queued
+            if convention_of(pipe, entry).autocast:  # also refuses an unsupported class before any work is queued
+                pipe.to(dtype=torch.float32)
             _cache[key] = _placed(pipe, entry, place)
         return _cache[key]
 
@@ -139,6 +144,7 @@ def run_pipeline(pipe: diffusers.DiffusionPipeline, entry: GeneratorEntry, promp
     pad = batch_size - len(prompts)
     padded_prompts = list(prompts) + [prompts[-1]] * pad
     generators = [torch.Generator("cpu").manual_seed(seed) for seed in list(seeds) + [seeds[-1]] * pad]
-    with torch.inference_mode():
-        images = convention_of(pipe, entry).call(pipe, entry, padded_prompts, generators)
+    convention = convention_of(pipe, entry)
+    with torch.inference_mode(), autocast(pipe.device, entry.torch_dtype) if convention.autocast else contextlib.nullcontext():
+        images = convention.call(pipe, entry, padded_prompts, generators)
     return images[: len(prompts)]
