@@ -4,6 +4,7 @@ params and its outputs never overwrite another profile's."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -57,10 +58,18 @@ def test_the_profiles_outputs_never_overlap(dvc_copy):
     assert outs[0] and outs[1] and outs[0].isdisjoint(outs[1])
 
 
+def _dry_run(*args):
+    # Under `make test` (CI) the suite is a sub-make: without these its make would print directory lines.
+    outer = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}
+    env = {k: v for k, v in os.environ.items() if k not in outer}
+    cmd = ["make", "--no-print-directory", "-n", "run", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.splitlines()
+
+
 def test_make_run_checks_selects_and_reproduces_the_profile():
-    dry = subprocess.run(["make", "-n", "run", "PROFILE=full"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    dry = _dry_run("PROFILE=full")
     assert dry[-3:] == ["aligngemini check --params params.full.yaml", "aligngemini profile params.full.yaml", "dvc repro"]
-    default = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    default = _dry_run()
     assert default[-3:] == ["aligngemini check --params params.yaml", "aligngemini profile params.yaml", "dvc repro"]
 
 
