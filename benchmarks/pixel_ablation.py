@@ -165,7 +165,7 @@ class Workspace:
 def evaluate(expert: PixelExpert, config: PixelConfig, images: Sequence[EvalImage], load: Callable[[EvalImage], Image.Image], params) -> dict:
     """Pixel-branch metrics per held-out family and on `test`, under each generalisation condition."""
     names = params.evaluation.generalisation_conditions
-    grid = [condition for condition in conditions(params.evaluation) if condition[0] in names]
+    grid = [condition for condition in conditions(params.evaluation.perturbations) if condition[0] in names]
     scores, _ = score_conditions(PixelOnly(expert, config), images, load, grid, params.evaluation.batch_size, config.inference.min_side)
     evaluation = summarise(scores, [DETECTOR], params.evaluation.threshold, [name for name, _ in grid])
     families = {

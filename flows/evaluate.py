@@ -58,7 +58,7 @@ def evaluate(params_path: str = "params.yaml") -> dict:
     selection = select_images(project)
     val = [image for image in selection.images if image.split == "val"]
     evaluated = [image for image in selection.images if image.split != "val"]
-    grid = conditions(params.evaluation)
+    grid = conditions(params.evaluation.perturbations)
     with tempfile.TemporaryDirectory(prefix=".evaluate-", dir=project.root) as scratch:
         # branch scores do not depend on the fusion: any rule lets the detector load
         detector = load_detector(project, _write_model(project, Path(scratch) / "branches", fit_fusion(params.fusion, [], [], [], rule="or_fixed")))

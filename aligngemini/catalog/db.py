@@ -80,6 +80,17 @@ _INSERT_SQL = {
         SELECT DISTINCT ON (name, version) {{columns}} FROM {_INCOMING}
         ON CONFLICT DO NOTHING
     """,
+    # A score depends on the image's bytes, the model and the condition only: the first stays.
+    "benchmark_scores": f"""
+        INSERT INTO benchmark_scores BY NAME
+        SELECT DISTINCT ON (model_name, model_version, condition, sha256) {{columns}} FROM {_INCOMING}
+        ON CONFLICT DO NOTHING
+    """,
+    "benchmarks": f"""
+        INSERT INTO benchmarks BY NAME
+        SELECT DISTINCT ON (run_id, model_name, model_version) {{columns}} FROM {_INCOMING}
+        ON CONFLICT DO NOTHING
+    """,
     # A decision is an event: the same one merged twice (same version, stage and time) is
     # kept once.
     "model_decisions": f"""
@@ -200,11 +211,16 @@ class Catalog:
     def upsert_generators(self, records: Sequence[GeneratorRecord]) -> None:
         """Insert generators, or replace the configuration of those already registered
         (their `registered_at` stays the first one)."""
-        arrow = rows_to_arrow("generators", [record.to_row() for record in records])
+        self.insert_records("generators", records)
+
+    def insert_records(self, table: str, records: Sequence) -> int:
+        """Insert `records` of a table's record type in one transaction, as a merge of
+        them would (rows already present are skipped or updated); the rows written."""
+        arrow = rows_to_arrow(table, [record.to_row() for record in records])
         if arrow.num_rows == 0:
-            return
+            return 0
         with self._transaction():
-            self._insert("generators", self._con.from_arrow(arrow))
+            return self._insert(table, self._con.from_arrow(arrow))
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -167,9 +167,29 @@ def _find_model(con: duckdb.DuckDBPyConnection, version: str, name: str | None) 
     return found[0]
 
 
+def _model_benchmarks(con: duckdb.DuckDBPyConnection, name: str, version: str) -> list[dict]:
+    """The benchmark runs that scored the model, oldest first; none in a catalog older
+    than the benchmark tables (a read-only attach cannot create them)."""
+    ((known,),) = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'benchmarks' AND table_catalog = current_database()").fetchall()
+    if not known:
+        return []
+    rows = _rows(
+        con,
+        """
+        SELECT name, run_id, collection_fingerprint, conditions, images, errors, report_dir, created_at FROM benchmarks
+        WHERE model_name = ? AND model_version = ? ORDER BY created_at, name
+        """,
+        [name, version],
+    )
+    for row in rows:
+        row["conditions"] = json.loads(row["conditions"])
+    return rows
+
+
 def model_lineage(db: Path, version: str, name: str | None = None) -> dict:
     """A registered model: its row, dataset versions, generators (distinct generated images
-    reaching either dataset), branch trainings and gate decisions.
+    reaching either dataset), branch trainings, gate decisions and the benchmarks it was
+    scored on.
 
     `version` is "v0.0.2" or the GTO tag "name@v0.0.2". Raises `LineageNotFound` for an
     unknown version (listing the known ones), `LineageAmbiguous` when several models have it.
@@ -207,10 +227,11 @@ def model_lineage(db: Path, version: str, name: str | None = None) -> dict:
             """,
             [model["name"], model["version"]],
         )
+        benchmarks = _model_benchmarks(con, model["name"], model["version"])
     for column in ("params", "metrics", "generators"):
         model[column] = json.loads(model[column])
     model["tag"] = f"{model['name']}@{model['version']}"
-    return {"model": model, "datasets": datasets, "generators": generators, "trainings": trainings, "decisions": decisions}
+    return {"model": model, "datasets": datasets, "generators": generators, "trainings": trainings, "decisions": decisions, "benchmarks": benchmarks}
 
 
 def _resolve_sha256(con: duckdb.DuckDBPyConnection, key: str) -> dict:

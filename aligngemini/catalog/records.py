@@ -149,6 +149,44 @@ class ModelDecisionRecord:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class BenchmarkScoreRecord:
+    """A model's scores of one image under one condition: the benchmark's cache."""
+
+    model_name: str
+    model_version: str
+    condition: str  # "clean" or a perturbation's condition name, e.g. "jpeg_q75"
+    sha256: str  # of the file's bytes
+    p_fake: float
+    p_pixel: float
+    p_semantic: float
+    scored_at: str
+
+    def to_row(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BenchmarkRecord:
+    """One model's results in one benchmark run."""
+
+    run_id: str
+    name: str
+    model_name: str
+    model_version: str
+    collection_fingerprint: str  # sha256 of the sorted distinct member hashes
+    collections: str  # JSON: each given path, its layout and its member counts
+    conditions: str  # JSON list: "clean" and the perturbations' condition names
+    metrics: str  # JSON: condition -> subset -> branch -> metrics
+    images: int
+    errors: int
+    report_dir: str
+    created_at: str
+
+    def to_row(self) -> dict:
+        return asdict(self)
+
+
 # Deterministic columns: what goes into DVC-tracked manifests (no timestamps, no run ids),
 # so two runs from scratch produce byte-identical manifests.
 MANIFEST_COLUMNS = [f.name for f in fields(ImageRecord) if f.name not in ("created_at", "flow_run_id")]

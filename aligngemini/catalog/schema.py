@@ -11,6 +11,8 @@ from typing import get_args
 import duckdb
 
 from aligngemini.catalog.records import (
+    BenchmarkRecord,
+    BenchmarkScoreRecord,
     DatasetMemberRecord,
     DatasetRecord,
     GeneratorRecord,
@@ -166,6 +168,36 @@ DDL: tuple[str, ...] = (
         flow_run_id      VARCHAR
     )
     """,
+    """
+    CREATE TABLE IF NOT EXISTS benchmark_scores (
+        model_name    VARCHAR NOT NULL,
+        model_version VARCHAR NOT NULL,
+        condition     VARCHAR NOT NULL,
+        sha256        VARCHAR NOT NULL,
+        p_fake        DOUBLE NOT NULL,
+        p_pixel       DOUBLE NOT NULL,
+        p_semantic    DOUBLE NOT NULL,
+        scored_at     TIMESTAMP NOT NULL,
+        PRIMARY KEY (model_name, model_version, condition, sha256)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS benchmarks (
+        run_id                 VARCHAR NOT NULL,
+        name                   VARCHAR NOT NULL,
+        model_name             VARCHAR NOT NULL,
+        model_version          VARCHAR NOT NULL,
+        collection_fingerprint VARCHAR NOT NULL,
+        collections            VARCHAR NOT NULL,
+        conditions             VARCHAR NOT NULL,
+        metrics                VARCHAR NOT NULL,
+        images                 BIGINT NOT NULL,
+        errors                 BIGINT NOT NULL,
+        report_dir             VARCHAR NOT NULL,
+        created_at             TIMESTAMP NOT NULL,
+        PRIMARY KEY (run_id, model_name, model_version)
+    )
+    """,
     # Derived, not shard-fed: filled by each merge for the dataset versions it has not seen
     # (`db.fill_dataset_generators`), so that lineage need not walk a version's members up
     # to their generated images at every query. Per version and generator: the distinct
@@ -193,6 +225,8 @@ RECORD_TYPES: dict[str, type] = {
     "trainings": TrainingRecord,
     "models": ModelRecord,
     "model_decisions": ModelDecisionRecord,
+    "benchmark_scores": BenchmarkScoreRecord,
+    "benchmarks": BenchmarkRecord,
 }
 
 

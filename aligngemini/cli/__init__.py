@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from aligngemini.cli.benchmark import benchmark as benchmark_command
 from aligngemini.cli.catalog import app as catalog_app
 from aligngemini.cli.check import check as check_command
 from aligngemini.cli.datasets import app as datasets_app
@@ -20,5 +21,6 @@ app.add_typer(datasets_app, name="datasets")
 app.add_typer(lineage_app, name="lineage")
 app.add_typer(models_app, name="models")
 app.command("detect")(detect_command)
+app.command("benchmark")(benchmark_command)
 app.command("check")(check_command)
 app.command("profile")(profile_command)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, get_args
 
 import typer
 
+from aligngemini.config_base import DEVICE_PATTERN, DType
 from aligngemini.errors import ConfigError
 from aligngemini.project import Project
 
@@ -22,6 +24,14 @@ CatalogOption = Annotated[
     typer.Option("--catalog", help="Catalog file to use instead of paths.catalog from --params."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+DeviceOption = Annotated[
+    str | None,
+    typer.Option("--device", help="Run both branches here ('cpu', 'cuda', 'cuda:N', 'auto') instead of where each was trained.", show_default=False),
+]
+DTypeOption = Annotated[
+    str | None,
+    typer.Option("--dtype", help="Score in this precision (float32, bfloat16, float16) instead of each branch's training dtype.", show_default=False),
+]
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -56,3 +66,11 @@ def existing_catalog(params_file: Path, override: Path | None) -> Path:
 def print_json(value: Any) -> None:
     """Print `value` as indented JSON; dates, decimals and other scalars become strings."""
     typer.echo(json.dumps(value, indent=2, default=str))
+
+
+def check_placement(device: str | None, dtype: str | None) -> None:
+    """Fail with a one-line error on a --device or --dtype no model could be placed with."""
+    if device is not None and not re.fullmatch(DEVICE_PATTERN, device):
+        fail(f"--device {device!r}: expected auto, cpu, cuda or cuda:N")
+    if dtype is not None and dtype not in get_args(DType):
+        fail(f"--dtype {dtype!r}: expected one of {', '.join(get_args(DType))}")

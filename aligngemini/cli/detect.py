@@ -5,14 +5,12 @@ from __future__ import annotations
 import glob
 import json
 import os
-import re
 from dataclasses import asdict
-from typing import Annotated, get_args
+from typing import Annotated
 
 import typer
 
-from aligngemini.cli.common import DEFAULT_PARAMS, JsonOption, ParamsOption, fail, load_project_or_fail
-from aligngemini.config_base import DEVICE_PATTERN, DType
+from aligngemini.cli.common import DEFAULT_PARAMS, DeviceOption, DTypeOption, JsonOption, ParamsOption, check_placement, fail, load_project_or_fail
 from aligngemini.errors import AlignGeminiError
 from aligngemini.model_registry import resolve_model
 
@@ -34,13 +32,6 @@ def expand_paths(arguments: list[str]) -> list[tuple[str, str | None]]:
     return list(found.items())
 
 
-def _check_placement(device: str | None, dtype: str | None) -> None:
-    if device is not None and not re.fullmatch(DEVICE_PATTERN, device):
-        fail(f"--device {device!r}: expected auto, cpu, cuda or cuda:N")
-    if dtype is not None and dtype not in get_args(DType):
-        fail(f"--dtype {dtype!r}: expected one of {', '.join(get_args(DType))}")
-
-
 def _walk(folder: str) -> list[str]:
     paths = []
     for root, dirs, files in os.walk(folder):
@@ -52,14 +43,14 @@ def _walk(folder: str) -> list[str]:
 def detect(
     paths: Annotated[list[str], typer.Argument(metavar="PATH", help="Image files, folders (searched recursively) or glob patterns.", show_default=False)],
     model: Annotated[str, typer.Option("--model", help="Registered version (vX.Y.Z) or stage (prod).")] = "prod",
-    device: Annotated[str | None, typer.Option("--device", help="Run both branches here ('cpu', 'cuda', 'cuda:N', 'auto') instead of where each was trained.", show_default=False)] = None,
-    dtype: Annotated[str | None, typer.Option("--dtype", help="Score in this precision (float32, bfloat16, float16) instead of each branch's training dtype.", show_default=False)] = None,
+    device: DeviceOption = None,
+    dtype: DTypeOption = None,
     as_json: JsonOption = False,
     params: ParamsOption = DEFAULT_PARAMS,
 ) -> None:
     """Score each image with the fused detector. Exit code 1 when any file could not be scored."""
     project = load_project_or_fail(params)
-    _check_placement(device, dtype)
+    check_placement(device, dtype)
     try:
         resolved = resolve_model(project, model)
     except AlignGeminiError as exc:  # NoRegisteredModel's message already says how to train and register one

@@ -57,6 +57,9 @@ def model(
     for d in found["decisions"]:
         verdict = "promoted" if d["promoted"] else "refused"
         typer.echo(f"  {d['decided_at']}  {d['stage']}: {verdict} (baseline {d['baseline_version'] or '-'}): {d['reason']}")
+    typer.echo("benchmarks:")
+    for b in found["benchmarks"]:
+        typer.echo(f"  {b['created_at']}  {b['name']}: {b['images']} images, {b['errors']} failed, {', '.join(b['conditions'])}  {b['report_dir']}")
 
 
 @app.command("image")

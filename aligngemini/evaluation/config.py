@@ -5,26 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from aligngemini.config_base import DType, Strict, device_field, dtype_field
-from aligngemini.evaluation.perturb import CLEAN, PERTURBATIONS, condition_name
-
-
-class PerturbationSpec(Strict):
-    kind: str = Field(description="Registered perturbation (aligngemini.evaluation.perturb.PERTURBATIONS): 'jpeg', 'resize' or 'blur'.")
-    value: float = Field(description="Its strength: JPEG quality (1..100), resize factor (> 0), or blur sigma in pixels (> 0).")
-
-    @field_validator("kind")
-    @classmethod
-    def _registered(cls, kind: str) -> str:
-        if kind not in PERTURBATIONS:
-            raise ValueError(f"unknown perturbation '{kind}' (registered: {', '.join(PERTURBATIONS.names())})")
-        return kind
-
-    @model_validator(mode="after")
-    def _valid_value(self) -> "PerturbationSpec":
-        perturbation = PERTURBATIONS.get(self.kind)
-        if not perturbation.accepts(self.value):
-            raise ValueError(f"{self.kind} value {self.value:g} is invalid: expected {perturbation.valid}")
-        return self
+from aligngemini.evaluation.perturb import CLEAN, PerturbationSpec, condition_name
 
 
 class EvaluationConfig(Strict):

@@ -59,3 +59,20 @@ def roc_points(labels: Sequence[str], scores: Sequence[float]) -> list[tuple[flo
         return []
     fpr, tpr, _ = roc_curve(is_fake, scores, drop_intermediate=True)
     return [(float(f), float(t)) for f, t in zip(fpr, tpr)]
+
+
+def at_real_fpr(labels: Sequence[str], scores: Sequence[float], fpr: float = 0.05) -> dict[str, float | None]:
+    """The operating point a deployment would pick to call at most `fpr` of reals fake:
+    its threshold (fake when score >= it, as scikit-learn's ROC counts), the fakes it
+    catches and the balanced accuracy there. None when a class is absent."""
+    is_fake, scores = _arrays(labels, scores)
+    if not ((is_fake == 0).any() and (is_fake == 1).any()):
+        return {"fpr_target": fpr, "threshold_at_fpr": None, "fake_accuracy_at_fpr": None, "balanced_accuracy_at_fpr": None}
+    false_positive, true_positive, thresholds = roc_curve(is_fake, scores, drop_intermediate=False)
+    index = int(np.flatnonzero(false_positive <= fpr)[-1])
+    return {
+        "fpr_target": fpr,
+        "threshold_at_fpr": float(min(thresholds[index], 1.0)),  # the first threshold is +inf: nothing called fake
+        "fake_accuracy_at_fpr": float(true_positive[index]),
+        "balanced_accuracy_at_fpr": float((1 - false_positive[index] + true_positive[index]) / 2),
+    }

@@ -8,14 +8,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from PIL import Image, ImageFilter
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from aligngemini.config_base import Strict
+from aligngemini.errors import AlignGeminiError
 from aligngemini.registry import Registry
-
-if TYPE_CHECKING:
-    from aligngemini.evaluation.config import EvaluationConfig, PerturbationSpec
 
 CLEAN = "clean"
 
@@ -57,6 +57,41 @@ PERTURBATIONS.register("resize")(Perturbation(_resize, "x", lambda v: 0 < v < ma
 PERTURBATIONS.register("blur")(Perturbation(_blur, "s", lambda v: 0 < v < math.inf, "a finite Gaussian sigma > 0 in pixels"))
 
 
+class PerturbationSpec(Strict):
+    kind: str = Field(description="Registered perturbation (aligngemini.evaluation.perturb.PERTURBATIONS): 'jpeg', 'resize' or 'blur'.")
+    value: float = Field(description="Its strength: JPEG quality (1..100), resize factor (> 0), or blur sigma in pixels (> 0).")
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, kind: str) -> str:
+        if kind not in PERTURBATIONS:
+            raise ValueError(f"unknown perturbation '{kind}' (registered: {', '.join(PERTURBATIONS.names())})")
+        return kind
+
+    @model_validator(mode="after")
+    def _valid_value(self) -> "PerturbationSpec":
+        perturbation = PERTURBATIONS.get(self.kind)
+        if not perturbation.accepts(self.value):
+            raise ValueError(f"{self.kind} value {self.value:g} is invalid: expected {perturbation.valid}")
+        return self
+
+
+class PerturbationTextError(AlignGeminiError):
+    """A perturbation written as KIND:VALUE (a command-line option) that is not one."""
+
+
+def parse_perturbation(text: str) -> PerturbationSpec:
+    """'jpeg:75' -> PerturbationSpec(kind='jpeg', value=75)."""
+    kind, colon, value = text.partition(":")
+    try:
+        if not colon:
+            raise ValueError("expected KIND:VALUE, e.g. jpeg:75, resize:0.5 or blur:1")
+        return PerturbationSpec(kind=kind, value=float(value))
+    except (ValueError, ValidationError) as exc:
+        problem = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors()) if isinstance(exc, ValidationError) else str(exc)
+        raise PerturbationTextError(f"perturbation {text!r}: {problem}") from None
+
+
 def condition_name(spec: PerturbationSpec) -> str:
     """A stable name usable as a column or file name: jpeg_q95, resize_x0.5, blur_s1."""
     return f"{spec.kind}_{PERTURBATIONS.get(spec.kind).prefix}{spec.value:g}"
@@ -68,7 +103,6 @@ def apply(image: Image.Image, spec: PerturbationSpec) -> Image.Image:
     return PERTURBATIONS.get(spec.kind).fn(rgb, spec.value)
 
 
-def conditions(config: EvaluationConfig) -> list[tuple[str, Callable[[Image.Image], Image.Image] | None]]:
-    """("clean", None) then one (name, image -> image) per perturbation of the grid, in
-    config order."""
-    return [(CLEAN, None)] + [(condition_name(spec), partial(apply, spec=spec)) for spec in config.perturbations]
+def conditions(specs: Sequence[PerturbationSpec]) -> list[tuple[str, Callable[[Image.Image], Image.Image] | None]]:
+    """("clean", None) then one (name, image -> image) per perturbation, in order."""
+    return [(CLEAN, None)] + [(condition_name(spec), partial(apply, spec=spec)) for spec in specs]

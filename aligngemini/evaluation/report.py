@@ -1,22 +1,18 @@
 """A self-contained HTML report of an `Evaluation`: ROC curves, per-generator and
 robustness charts, and tables. Every figure is a PNG under `figures/`, embedded in the
-page as a base64 data URI, so the page can be mailed or archived on its own. Every string
-from data (titles, names, details) is HTML-escaped, and never parsed as mathtext."""
+page as a base64 data URI (aligngemini.evaluation.page), so the page can be mailed or
+archived on its own."""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-import os
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from aligngemini.evaluation.page import ROC_AXES, curve_figure, document, figure_html, plain_legend, plot_value, table, write_atomic, write_figures
 from aligngemini.evaluation.perturb import CLEAN
 from aligngemini.evaluation.summary import ABLATION_SETS, METRIC_NAMES, SETS, Evaluation
 
@@ -36,57 +32,15 @@ METRIC_TEXT = {
     "ap": "AP",
     "roc_auc": "ROC AUC",
 }
-STYLE = """
-body { font-family: sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-figure { display: inline-block; margin: 0 1em 1em 0; }
-img { max-width: 100%; }
-"""
 
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(temp, 0o644)  # mkstemp's 0600 would keep the report from whoever serves or shares it
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _png(figure: Figure) -> bytes:
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    # No 'Software' entry: the bytes then depend on the pixels only.
-    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def _plain_legend(axes) -> None:
-    for text in axes.legend(fontsize="small").get_texts():
-        text.set_parse_math(False)
-
-
-def _value(metric: float | int | None) -> float:
-    return np.nan if metric is None else float(metric)
 
 
 def _roc_figure(evaluation: Evaluation, name: str) -> Figure:
-    figure = Figure(figsize=(5, 5), layout="constrained")
-    axes = figure.add_subplot()
-    axes.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    for detector, points in evaluation.roc[name].items():
-        auc = evaluation.metrics[name][CLEAN][detector]["roc_auc"]
-        fpr, tpr = zip(*points)
-        axes.plot(fpr, tpr, label=f"{detector} (AUC {auc:.3f})")
-    axes.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate (reals called fake)", ylabel="true positive rate (fakes caught)")
-    axes.set_title(f"ROC, {name} set ({SET_TEXT[name]} + all reals)", fontsize="medium", parse_math=False)
-    _plain_legend(axes)
-    return figure
+    curves = {
+        f"{detector} (AUC {evaluation.metrics[name][CLEAN][detector]['roc_auc']:.3f})": tuple(zip(*points))
+        for detector, points in evaluation.roc[name].items()
+    }
+    return curve_figure(curves, ROC_AXES, f"ROC, {name} set ({SET_TEXT[name]} + all reals)", diagonal=True)
 
 
 def _bars(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], ylabel: str, title: str) -> Figure:
@@ -96,12 +50,12 @@ def _bars(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], y
     positions = np.arange(len(labels))
     width = 0.8 / len(series)
     for index, (name, values) in enumerate(series.items()):
-        axes.bar(positions + (index - (len(series) - 1) / 2) * width, [_value(v) for v in values], width, label=name)
+        axes.bar(positions + (index - (len(series) - 1) / 2) * width, [plot_value(v) for v in values], width, label=name)
     axes.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     axes.set_xticks(positions, labels, rotation=30, ha="right", parse_math=False)
     axes.set(ylim=(0, 1.05), ylabel=ylabel)
     axes.set_title(title, fontsize="medium", parse_math=False)
-    _plain_legend(axes)
+    plain_legend(axes)
     return figure
 
 
@@ -110,12 +64,12 @@ def _lines(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], 
     axes = figure.add_subplot()
     positions = np.arange(len(labels))
     for name, values in series.items():
-        axes.plot(positions, [_value(v) for v in values], marker="o", label=name)
+        axes.plot(positions, [plot_value(v) for v in values], marker="o", label=name)
     axes.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     axes.set_xticks(positions, labels, rotation=30, ha="right", parse_math=False)
     axes.set(ylim=(0, 1.05), ylabel=ylabel)
     axes.set_title(title, fontsize="medium", parse_math=False)
-    _plain_legend(axes)
+    plain_legend(axes)
     return figure
 
 
@@ -140,48 +94,19 @@ def _figures(evaluation: Evaluation) -> dict[str, Figure]:
     return figures
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return "&ndash;"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return html.escape(str(value))
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[object]], header_rows: Sequence[Sequence[tuple[str, int]]] = ()) -> str:
-    """`header_rows` are extra header rows above `header`, as (text, colspan) cells; an
-    empty `header` gives a headerless key/value table."""
-    lines = ["<table>"]
-    for cells in header_rows:
-        lines.append("<tr>" + "".join(f'<th colspan="{span}">{html.escape(text)}</th>' for text, span in cells) + "</tr>")
-    if header:
-        lines.append("<tr>" + "".join(f"<th>{html.escape(text)}</th>" for text in header) + "</tr>")
-    lines.extend("<tr>" + "".join(f"<td>{_cell(value)}</td>" for value in row) + "</tr>" for row in rows)
-    lines.append("</table>")
-    return "\n".join(lines)
-
-
-def _image(stem: str, pngs: Mapping[str, bytes], alt: str) -> str:
-    """The figure embedded as a data URI, or nothing if it was not drawn."""
-    if stem not in pngs:
-        return ""
-    data = base64.b64encode(pngs[stem]).decode("ascii")
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"><figcaption>figures/{html.escape(stem)}.png</figcaption></figure>'
-
-
 def _generalisation(evaluation: Evaluation, conditions: Sequence[str]) -> str:
     """One row per held-out family and detector: its fakes against the test reals, under
     each of `conditions`."""
-    table = evaluation.generalisation(conditions)
-    if not table:
+    families = evaluation.generalisation(conditions)
+    if not families:
         return "<p>No family is held out: nothing here measures generalisation.</p>"
     rows = (
         [family, KIND_TEXT.get(entry["kind"], entry["kind"]), detector]
         + [entry[condition][detector][key] for condition in conditions for key in GENERALISATION_METRICS]
-        for family, entry in table.items()
+        for family, entry in families.items()
         for detector in evaluation.detectors
     )
-    return _table(
+    return table(
         ["family", "kind", "detector"] + [METRIC_TEXT[key] for _ in conditions for key in GENERALISATION_METRICS],
         rows,
         [[("", 3)] + [(condition, len(GENERALISATION_METRICS)) for condition in conditions]],
@@ -191,7 +116,7 @@ def _generalisation(evaluation: Evaluation, conditions: Sequence[str]) -> str:
 def _page(evaluation: Evaluation, title: str, details: Mapping[str, str], pngs: Mapping[str, bytes], conditions: Sequence[str]) -> str:
     parts = [
         f"<h1>{html.escape(title)}</h1>",
-        _table([], ((key, str(value)) for key, value in details.items())) if details else "",
+        table([], ((key, str(value)) for key, value in details.items())) if details else "",
         "<h2>Generalisation: held-out families (each family's fakes + the test reals)</h2>",
         _generalisation(evaluation, conditions),
         f"<p>Decision threshold {evaluation.threshold:g} (fake when the score is above it). Balanced accuracy = "
@@ -200,17 +125,17 @@ def _page(evaluation: Evaluation, title: str, details: Mapping[str, str], pngs: 
         + "; ".join(f"<b>{html.escape(name)}</b>: {html.escape(text)}" for name, text in SET_TEXT.items())
         + ". &ndash; marks a metric the set cannot define (a class is absent).</p>",
         "<h2>Ablation (clean images)</h2>",
-        _table(
+        table(
             ["detector"] + [METRIC_TEXT[key] for _ in ABLATION_SETS for key in METRIC_NAMES],
             ([row["detector"]] + [row[f"{name}_{key}"] for name in ABLATION_SETS for key in METRIC_NAMES] for row in evaluation.ablation_rows()),
             [[("", 1)] + [(f"{name} set", len(METRIC_NAMES)) for name in ABLATION_SETS]],
         ),
         "<h2>ROC curves (clean images)</h2>",
-        "".join(_image(f"roc_{name}", pngs, f"ROC curves, {name} set") for name in SETS)
+        "".join(figure_html(f"roc_{name}", pngs, f"ROC curves, {name} set") for name in SETS)
         + "".join(f"<p>No ROC curve for the {html.escape(name)} set: it lacks reals or fakes.</p>" for name in SETS if f"roc_{name}" not in pngs),
         "<h2>Per generator (clean images, all set, balanced accuracy)</h2>",
-        _image("generators", pngs, "balanced accuracy per generator"),
-        _table(
+        figure_html("generators", pngs, "balanced accuracy per generator"),
+        table(
             ["generator"] + evaluation.detectors,
             ([g] + [evaluation.per_generator[CLEAN][g][d]["balanced_accuracy"] for d in evaluation.detectors] for g in evaluation.generators),
         ),
@@ -219,17 +144,13 @@ def _page(evaluation: Evaluation, title: str, details: Mapping[str, str], pngs: 
     for name in SETS:
         parts += [
             f"<h3>{html.escape(name)} set</h3>",
-            _image(f"robustness_{name}", pngs, f"robustness, {name} set"),
-            _table(
+            figure_html(f"robustness_{name}", pngs, f"robustness, {name} set"),
+            table(
                 ["condition"] + evaluation.detectors,
                 ([c] + [evaluation.metrics[name][c][d]["balanced_accuracy"] for d in evaluation.detectors] for c in evaluation.conditions),
             ),
         ]
-    body = "\n".join(part for part in parts if part)
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
-    )
+    return document(title, parts)
 
 
 def write_report(
@@ -240,11 +161,7 @@ def write_report(
     dataset md5s, how images were matched, ...); the held-out families' table follows,
     under `generalisation_conditions`."""
     out_dir = Path(out_dir)
-    figures_dir = out_dir / "figures"
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    pngs = {stem: _png(figure) for stem, figure in _figures(evaluation).items()}
-    for stem, png in pngs.items():
-        _write_atomic(figures_dir / f"{stem}.png", png)
+    pngs = write_figures(out_dir / "figures", _figures(evaluation))
     report = out_dir / "report.html"
-    _write_atomic(report, _page(evaluation, title, details, pngs, generalisation_conditions).encode("utf-8"))
+    write_atomic(report, _page(evaluation, title, details, pngs, generalisation_conditions).encode("utf-8"))
     return report

@@ -9,7 +9,7 @@ chunk is scored as usual.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from aligngemini.semantic.model import SemanticVLM, load_detector
 from aligngemini.semantic.score import score
 
 CHUNK = 256  # files decoded and held in memory at once: bounds memory on a large folder
+Transform = Callable[[Image.Image], Image.Image]
 
 
 class SemanticRefusedError(FileProblem):
@@ -82,20 +83,22 @@ class FusedDetector:
         p_pixel = p_fake(self.expert, images, self.pixel_inference, names).astype(np.float64)
         return p_pixel, score(self.vlm, images, self.prompt, self.batch_size)
 
-    def detect_paths(self, paths: Sequence[str | Path], limits: ImageLimits) -> list[Detection]:
-        """One `Detection` per path, in order."""
+    def detect_paths(self, paths: Sequence[str | Path], limits: ImageLimits, transform: Transform | None = None) -> list[Detection]:
+        """One `Detection` per path, in order; `transform` (a perturbation) is applied to
+        each decoded image before both branches see it."""
         detections: list[Detection] = []
         for start in range(0, len(paths), CHUNK):
-            detections += self._detect_chunk([str(path) for path in paths[start : start + CHUNK]], limits)
+            detections += self._detect_chunk([str(path) for path in paths[start : start + CHUNK]], limits, transform)
         return detections
 
-    def _detect_chunk(self, paths: list[str], limits: ImageLimits) -> list[Detection]:
+    def _detect_chunk(self, paths: list[str], limits: ImageLimits, transform: Transform | None) -> list[Detection]:
         errors: dict[int, str] = {}
         good: list[int] = []  # indices into `paths` of the images still in the running
         images: list[Image.Image] = []
         for index, path in enumerate(paths):
             try:
                 image = load_image(Path(path), limits).image
+                image = transform(image) if transform else image
                 image_crops(image, self.expert.crop_size, self.pixel_inference, path)  # refuses what the expert cannot take
             except FileProblem as problem:
                 errors[index] = str(problem)

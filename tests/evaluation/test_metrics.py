@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from aligngemini.evaluation.metrics import MetricsInputError, binary_metrics, roc_points
+from aligngemini.evaluation.metrics import MetricsInputError, at_real_fpr, binary_metrics, roc_points
 
 LABELS = ["real", "real", "fake", "fake"]
 
@@ -69,3 +69,14 @@ def test_bad_inputs_are_refused():
         binary_metrics(["real", "fake"], [0.1, math.nan])
     with pytest.raises(MetricsInputError, match="same length"):
         binary_metrics(["real", "fake"], [0.1])
+
+
+def test_the_five_percent_fpr_point_calls_at_most_five_percent_of_reals_fake():
+    reals, fakes = [i / 100 for i in range(100)], [0.5 + i / 200 for i in range(100)]  # 0.00..0.99, 0.50..0.995
+    labels = ["real"] * 100 + ["fake"] * 100
+    point = at_real_fpr(labels, reals + fakes, 0.05)
+    called_fake_reals = sum(score >= point["threshold_at_fpr"] for score in reals)
+    caught = sum(score >= point["threshold_at_fpr"] for score in fakes)
+    assert called_fake_reals <= 5 and point["fake_accuracy_at_fpr"] == caught / 100
+    assert point["balanced_accuracy_at_fpr"] == pytest.approx((1 - called_fake_reals / 100 + caught / 100) / 2)
+    assert at_real_fpr(["fake", "fake"], [0.1, 0.9])["threshold_at_fpr"] is None

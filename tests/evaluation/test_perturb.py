@@ -5,8 +5,8 @@ import pytest
 
 from aligngemini.config import load_params
 from aligngemini.errors import ConfigError
-from aligngemini.evaluation.config import EvaluationConfig, PerturbationSpec
-from aligngemini.evaluation.perturb import PERTURBATIONS, apply, condition_name, conditions
+from aligngemini.evaluation.config import EvaluationConfig
+from aligngemini.evaluation.perturb import PERTURBATIONS, PerturbationSpec, PerturbationTextError, apply, condition_name, conditions, parse_perturbation
 
 ROOT = Path(__file__).resolve().parents[2]
 VALUES = {"jpeg": 50, "resize": 0.5, "blur": 1.5}
@@ -49,7 +49,7 @@ def test_condition_names_are_stable_and_file_safe():
 
 def test_conditions_start_clean_then_follow_the_config(photo):
     config = EvaluationConfig(perturbations=[{"kind": "blur", "value": 2}, {"kind": "jpeg", "value": 75}], batch_size=4, threads=1, image_size=64, generalisation_conditions=["clean"])
-    grid = conditions(config)
+    grid = conditions(config.perturbations)
     assert [name for name, _ in grid] == ["clean", "blur_s2", "jpeg_q75"]
     assert grid[0][1] is None
     assert np.array_equal(np.asarray(grid[1][1](photo)), np.asarray(apply(photo, config.perturbations[0])))
@@ -72,7 +72,7 @@ def test_repeated_condition_is_refused():
 
 
 def test_params_yaml_carries_the_robustness_grid():
-    grid = [name for name, _ in conditions(load_params(ROOT / "params.yaml").evaluation)]
+    grid = [name for name, _ in conditions(load_params(ROOT / "params.yaml").evaluation.perturbations)]
     assert grid == ["clean", "jpeg_q95", "jpeg_q75", "jpeg_q50", "resize_x0.5", "resize_x2", "blur_s1", "blur_s2"]
 
 
@@ -82,3 +82,14 @@ def test_bad_kind_in_params_file_names_the_key(new_project):
 
     with pytest.raises(ConfigError, match=r"evaluation\.perturbations\.1\.kind.*registered: blur, jpeg, resize"):
         load_params(new_project(edit))
+
+
+@pytest.mark.parametrize("kind", PERTURBATIONS.names())
+def test_a_command_line_perturbation_parses_to_its_spec(kind):
+    assert parse_perturbation(f"{kind}:{VALUES[kind]:g}") == PerturbationSpec(kind=kind, value=VALUES[kind])
+
+
+@pytest.mark.parametrize(("text", "problem"), [("jpeg", "expected KIND:VALUE"), ("jpeg:high", "could not convert"), ("jpeg:0", "expected an integer quality"), ("rotate:90", "unknown perturbation 'rotate'")])
+def test_a_bad_command_line_perturbation_names_itself_and_the_problem(text, problem):
+    with pytest.raises(PerturbationTextError, match=f"perturbation '{text}': .*{problem}"):
+        parse_perturbation(text)

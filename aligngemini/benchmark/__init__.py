@@ -1,0 +1,1 @@
+"""Benchmarking any model on any labelled image collection."""
