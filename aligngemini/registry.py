@@ -37,6 +37,13 @@ class Registry(Generic[T]):
             known = ", ".join(sorted(self._entries)) or "none"
             raise UnknownEntryError(f"unknown {self.kind} '{name}' (registered: {known})") from None
 
+    def validate(self, name: str) -> str:
+        """`name` if registered, else a ValueError naming the registered entries: what a
+        pydantic validator raises, so the config error names the key."""
+        if name not in self._entries:
+            raise ValueError(f"unknown {self.kind} '{name}' (registered: {', '.join(self.names()) or 'none'})")
+        return name
+
     def names(self) -> list[str]:
         return sorted(self._entries)
 

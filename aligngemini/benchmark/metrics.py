@@ -7,10 +7,11 @@ so every resample defines every metric, as the fixed class counts of a benchmark
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import sklearn
 
 from aligngemini.evaluation.metrics import at_real_fpr, binary_metrics
 
@@ -22,10 +23,25 @@ OVERALL = "overall"
 FPR_TARGET = 0.05
 
 
-def _resamples(labels: np.ndarray, n_bootstrap: int, seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
+def _resamples(labels: np.ndarray, n_bootstrap: int, seed: int) -> Callable[[], Iterator[np.ndarray]]:
+    """A function giving the same `n_bootstrap` stratified index arrays each time it is
+    called, one at a time: every branch (and both models of a pair) sees the same resamples,
+    and no more than one is held in memory."""
     groups = [np.flatnonzero(labels == label) for label in ("real", "fake")]
-    return [np.concatenate([rng.choice(group, len(group)) for group in groups if len(group)]) for _ in range(n_bootstrap)]
+
+    def resamples() -> Iterator[np.ndarray]:
+        rng = np.random.default_rng(seed)
+        for _ in range(n_bootstrap):
+            yield np.concatenate([rng.choice(group, len(group)) for group in groups if len(group)])
+
+    return resamples
+
+
+def _boots(metric: Callable[[np.ndarray], dict], resamples: Callable[[], Iterator[np.ndarray]]) -> list[dict]:
+    # Inputs are checked once, on the whole set: scikit-learn's per-call validation would
+    # otherwise cost more than the metrics themselves.
+    with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+        return [metric(index) for index in resamples()]
 
 
 def _interval(values: Sequence[float | None]) -> list[float] | None:
@@ -36,11 +52,11 @@ def _interval(values: Sequence[float | None]) -> list[float] | None:
     return [float(low), float(high)]
 
 
-def branch_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float, resamples: Sequence[np.ndarray]) -> dict:
+def branch_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float, resamples: Callable[[], Iterator[np.ndarray]]) -> dict:
     """`binary_metrics` at the model's threshold, the 5 % real-FPR operating point, and
     `ci`: metric -> [2.5 %, 97.5 %] over `resamples` (index arrays), None without any."""
     metrics: dict = binary_metrics(labels, scores, threshold) | at_real_fpr(labels, scores, FPR_TARGET)
-    boots = [binary_metrics(labels[index], scores[index], threshold) for index in resamples]
+    boots = _boots(lambda index: binary_metrics(labels[index], scores[index], threshold), resamples)
     metrics["ci"] = {key: _interval([boot[key] for boot in boots]) for key in CI_METRICS} if boots else None
     return metrics
 
@@ -83,7 +99,7 @@ def differences(
                 a, b = (binary_metrics(labels[index], s[index], t[branch]) for s, t in zip(pair, thresholds))
                 return {key: None if a[key] is None or b[key] is None else b[key] - a[key] for key in DIFFERENCE_METRICS}
 
-            point, boots = delta(slice(None)), [delta(index) for index in resamples]
+            point, boots = delta(slice(None)), _boots(delta, resamples)
             result[subset][branch] = {
                 key: {"delta": point[key], "ci": _interval([boot[key] for boot in boots]) if boots else None} for key in DIFFERENCE_METRICS
             }

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
-from aligngemini.catalog.db import open_read_only
+from aligngemini.catalog.db import has_table, open_read_only
 
 _RUN_COLUMNS = [
     "run_id", "name", "model_name", "model_version", "collection_fingerprint", "collections", "conditions", "metrics",
@@ -23,6 +23,8 @@ def cached_scores(db: Path, model: tuple[str, str], condition: str, sha256s: Seq
     if not Path(db).exists() or not sha256s:
         return {}
     with closing(open_read_only(db)) as con:
+        if not has_table(con, "benchmark_scores"):
+            return {}
         rows = con.execute(
             """
             SELECT sha256, p_fake, p_pixel, p_semantic FROM benchmark_scores
@@ -41,6 +43,8 @@ def benchmark_runs(db: Path, model: tuple[str, str] | None = None, with_metrics:
     columns = [c for c in _RUN_COLUMNS if with_metrics or c != "metrics"]
     where, params = ("WHERE model_name = ? AND model_version = ?", list(model)) if model else ("", [])
     with closing(open_read_only(db)) as con:
+        if not has_table(con, "benchmarks"):
+            return []
         rows = con.execute(f"SELECT {', '.join(columns)} FROM benchmarks {where} ORDER BY created_at DESC, name, model_version", params).fetchall()
     found = [dict(zip(columns, row)) for row in rows]
     for row in found:

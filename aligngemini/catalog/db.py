@@ -287,6 +287,15 @@ def open_read_only(db: Path, config: dict[str, Any] | None = None) -> duckdb.Duc
     return _connect(db, read_only=True, config=config or {})
 
 
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the open catalog has `table`: one from before a table was added lacks it
+    until a writer opens it, and a read-only open cannot create it."""
+    ((count,),) = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_catalog = current_database()", [table]
+    ).fetchall()
+    return count > 0
+
+
 _IMAGE_COLUMNS = [f.name for f in fields(ImageRecord)]
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from aligngemini.catalog.db import MEMBER_ORIGINS, CatalogNotFound, wait_while_busy
+from aligngemini.catalog.db import MEMBER_ORIGINS, CatalogNotFound, has_table, wait_while_busy
 from aligngemini.errors import AlignGeminiError
 
 MIN_PREFIX = 8
@@ -168,10 +168,8 @@ def _find_model(con: duckdb.DuckDBPyConnection, version: str, name: str | None) 
 
 
 def _model_benchmarks(con: duckdb.DuckDBPyConnection, name: str, version: str) -> list[dict]:
-    """The benchmark runs that scored the model, oldest first; none in a catalog older
-    than the benchmark tables (a read-only attach cannot create them)."""
-    ((known,),) = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'benchmarks' AND table_catalog = current_database()").fetchall()
-    if not known:
+    """The benchmark runs that scored the model, oldest first."""
+    if not has_table(con, "benchmarks"):
         return []
     rows = _rows(
         con,

@@ -22,12 +22,13 @@ def _arrays(labels: Sequence[str], scores: Sequence[float]) -> tuple[np.ndarray,
     scores = np.asarray(scores, dtype=np.float64)
     if labels.shape != scores.shape or labels.ndim != 1:
         raise MetricsInputError(f"labels {labels.shape} and scores {scores.shape} must be 1-D and of the same length")
-    unknown = sorted({str(label) for label in labels} - set(LABELS))
-    if unknown:
+    is_fake = labels == "fake"
+    if not (is_fake | (labels == "real")).all():
+        unknown = sorted({str(label) for label in labels} - set(LABELS))
         raise MetricsInputError(f"unknown label(s) {', '.join(unknown)} (expected 'real' or 'fake')")
     if not np.isfinite(scores).all():
         raise MetricsInputError(f"{int((~np.isfinite(scores)).sum())} score(s) are NaN or infinite")
-    return np.array([LABELS[label] for label in labels], dtype=np.int64), scores
+    return is_fake.astype(np.int64), scores
 
 
 def binary_metrics(labels: Sequence[str], scores: Sequence[float], threshold: float = 0.5) -> dict[str, float | int | None]:

@@ -64,9 +64,7 @@ class PerturbationSpec(Strict):
     @field_validator("kind")
     @classmethod
     def _registered(cls, kind: str) -> str:
-        if kind not in PERTURBATIONS:
-            raise ValueError(f"unknown perturbation '{kind}' (registered: {', '.join(PERTURBATIONS.names())})")
-        return kind
+        return PERTURBATIONS.validate(kind)
 
     @model_validator(mode="after")
     def _valid_value(self) -> "PerturbationSpec":

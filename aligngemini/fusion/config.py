@@ -19,6 +19,4 @@ class FusionConfig(Strict):
     def _registered(cls, rule: str) -> str:
         from aligngemini.fusion.rules import FUSION_RULES
 
-        if rule not in FUSION_RULES:
-            raise ValueError(f"unknown fusion rule '{rule}' (registered: {', '.join(FUSION_RULES.names())})")
-        return rule
+        return FUSION_RULES.validate(rule)
