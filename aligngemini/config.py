@@ -18,6 +18,7 @@ from aligngemini.fusion.config import FusionConfig
 from aligngemini.model_registry.config import RegistryConfig
 from aligngemini.pixel.config import PixelConfig
 from aligngemini.semantic.config import SemanticConfig
+from aligngemini.service.config import ServiceConfig
 
 
 class PathsConfig(Strict):
@@ -219,6 +220,7 @@ class Params(Strict):
     retrain: RetrainConfig = Field(description="How the branches retrain (warm start).")
     schedule: ScheduleConfig = Field(description="The scheduled retraining: a Prefect deployment of the retrain flow.")
     fusion: FusionConfig = Field(description="How the branches' scores are fused into one decision (aligngemini/fusion/config.py).")
+    service: ServiceConfig = Field(default_factory=ServiceConfig, description="The detection service `aligngemini serve` (aligngemini/service/config.py).")
 
     @field_validator("generators")
     @classmethod

@@ -13,6 +13,7 @@ from aligngemini.cli.generators import app as generators_app
 from aligngemini.cli.lineage import app as lineage_app
 from aligngemini.cli.models import app as models_app
 from aligngemini.cli.profile import profile as profile_command
+from aligngemini.cli.serve import serve as serve_command
 
 app = typer.Typer(no_args_is_help=True, help="AlignGemini: AI-generated image detection and its data pipeline.")
 app.add_typer(catalog_app, name="catalog")
@@ -24,3 +25,4 @@ app.command("detect")(detect_command)
 app.command("benchmark")(benchmark_command)
 app.command("check")(check_command)
 app.command("profile")(profile_command)
+app.command("serve")(serve_command)

@@ -93,28 +93,43 @@ class FusedDetector:
 
     def _detect_chunk(self, paths: list[str], limits: ImageLimits, transform: Transform | None) -> list[Detection]:
         errors: dict[int, str] = {}
-        good: list[int] = []  # indices into `paths` of the images still in the running
-        images: list[Image.Image] = []
+        images: list[Image.Image | None] = []
         for index, path in enumerate(paths):
             try:
                 image = load_image(Path(path), limits).image
-                image = transform(image) if transform else image
-                image_crops(image, self.expert.crop_size, self.pixel_inference, path)  # refuses what the expert cannot take
+            except FileProblem as problem:
+                errors[index] = str(problem)
+                image = None
+            images.append(transform(image) if transform and image is not None else image)
+        decoded = [i for i, image in enumerate(images) if image is not None]
+        detections = self.detect_images([paths[i] for i in decoded], [images[i] for i in decoded])
+        scored = iter(detections)
+        return [Detection(path, None, None, None, None, errors[i]) if i in errors else next(scored) for i, path in enumerate(paths)]
+
+    def detect_images(self, names: Sequence[str], images: Sequence[Image.Image]) -> list[Detection]:
+        """One `Detection` per decoded RGB image, in order; `names` (as many) name them in
+        results and errors. An image a branch cannot take gets its error, the rest are scored."""
+        if len(names) != len(images):
+            raise ValueError(f"{len(names)} names for {len(images)} images")
+        errors: dict[int, str] = {}
+        good: list[int] = []  # indices of the images still in the running
+        for index, (name, image) in enumerate(zip(names, images)):
+            try:
+                image_crops(image, self.expert.crop_size, self.pixel_inference, name)  # refuses what the expert cannot take
             except FileProblem as problem:
                 errors[index] = str(problem)
             else:
                 good.append(index)
-                images.append(image)
-        p_semantic, refused = self._semantic_scores(images, [paths[i] for i in good])
+        p_semantic, refused = self._semantic_scores([images[i] for i in good], [names[i] for i in good])
         for position, problem in refused.items():
             errors[good[position]] = str(problem)
         keep = [position for position in range(len(good)) if position not in refused]
-        good, images, p_semantic = [good[p] for p in keep], [images[p] for p in keep], p_semantic[keep]
-        p_pixel = p_fake(self.expert, images, self.pixel_inference, [paths[i] for i in good]).astype(np.float64)
+        good, p_semantic = [good[p] for p in keep], p_semantic[keep]
+        p_pixel = p_fake(self.expert, [images[i] for i in good], self.pixel_inference, [names[i] for i in good]).astype(np.float64)
         fused = self.fusion.p_fake(p_pixel, p_semantic)
-        detections = [Detection(path, None, None, None, None, errors.get(index)) for index, path in enumerate(paths)]
+        detections = [Detection(name, None, None, None, None, errors.get(index)) for index, name in enumerate(names)]
         for index, p, sem, pix in zip(good, fused, p_semantic, p_pixel):
-            detections[index] = Detection(paths[index], FAKE if p > 0.5 else REAL, float(p), float(sem), float(pix), None)
+            detections[index] = Detection(names[index], FAKE if p > 0.5 else REAL, float(p), float(sem), float(pix), None)
         return detections
 
     def _semantic_scores(self, images: list[Image.Image], names: list[str]) -> tuple[np.ndarray, dict[int, SemanticRefusedError]]:

@@ -68,7 +68,13 @@ class LoadedImage:
 
 def load_image(path: Path, limits: ImageLimits) -> LoadedImage:
     """Decode `path` under `limits` (policies in the module docstring)."""
-    data = _read_capped(path, limits.max_bytes)
+    return decode_image(_read_capped(path, limits.max_bytes), path, limits)
+
+
+def decode_image(data: bytes, path: str | Path, limits: ImageLimits) -> LoadedImage:
+    """Decode the bytes of a file (an upload, say) under `limits`; errors name `path`."""
+    if len(data) > limits.max_bytes:
+        raise ImageTooLargeError(path, f"file is larger than max_bytes={limits.max_bytes}")
     Image.init()
     formats = [name for name in ALLOWED_FORMATS if name in Image.OPEN]
     try:

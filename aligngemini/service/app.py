@@ -1,0 +1,142 @@
+"""The service's routes (FastAPI): POST /v1/detect, GET /v1/models, /healthz, /readyz, and
+the page at /. Uploads are decoded with the project's defensive loader from their bytes; no
+route opens a path a client names. Every error is JSON {"error": ...} naming the file and
+the problem, with a 4xx status (503 while the model loads)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Callable
+from importlib import resources
+
+from fastapi import FastAPI, File, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from aligngemini.config import ImageLimits
+from aligngemini.errors import FileProblem
+from aligngemini.images.loader import decode_image
+from aligngemini.service.batcher import MicroBatcher
+from aligngemini.service.config import ServiceConfig
+from aligngemini.service.holder import ModelHolder
+
+RESULT_KEYS = ("file", "label", "p_fake", "p_semantic", "p_pixel", "model_version", "error")
+
+
+class Refused(Exception):
+    def __init__(self, status: int, error: str, **extra: object):
+        self.status, self.body = status, {"error": error, **extra}
+
+
+async def _keep_current(holder: ModelHolder, poll_seconds: float, watch: bool) -> None:
+    while True:
+        await asyncio.to_thread(holder.refresh)
+        if not watch:
+            return
+        await asyncio.sleep(poll_seconds)
+
+
+def _decode(uploads: list[tuple[str, bytes]], limits: ImageLimits) -> list[tuple[str, object]]:
+    """(name, RGB image or the FileProblem's message) per upload."""
+    decoded = []
+    for name, data in uploads:
+        try:
+            decoded.append((name, decode_image(data, name, limits).image))
+        except FileProblem as problem:
+            decoded.append((name, str(problem)))
+    return decoded
+
+
+def create_app(
+    holder: ModelHolder,
+    config: ServiceConfig,
+    limits: ImageLimits,
+    registry: Callable[[], list[dict]],
+    token: str | None = None,
+    watch: bool = True,
+) -> FastAPI:
+    """The app; its lifespan loads the model (then, with `watch`, keeps polling the stage)
+    and runs the micro-batcher."""
+    batcher = MicroBatcher(holder.score, config.max_batch, config.max_wait_ms / 1000)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        batcher.start()
+        keeper = asyncio.create_task(_keep_current(holder, config.poll_seconds, watch))
+        yield
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
+        await batcher.stop()
+
+    app = FastAPI(title="aligngemini", summary="Is an image real or AI-generated? Both branches and their fusion.", lifespan=lifespan)
+    app.state.batcher, app.state.holder = batcher, holder
+
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse(exc.body, status_code=exc.status)
+
+    def authorise(request: Request) -> None:
+        if token is None:
+            return
+        header = request.headers.get("authorization", "")
+        given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else request.query_params.get("token", "")
+        if not secrets.compare_digest(given.encode(), token.encode()):
+            raise Refused(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)")
+
+    def ready() -> None:
+        if holder.current is None:
+            raise Refused(503, f"the model is not loaded yet{': ' + holder.last_error if holder.last_error else ''}")
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> dict:
+        """The model is loaded: detection requests are served."""
+        ready()
+        return {"status": "ready", "model_version": holder.current.model.version}
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> dict:
+        """Registered versions with their stages, and the version being served."""
+        authorise(request)
+        serving = holder.current.model if holder.current else None
+        found = await asyncio.to_thread(registry)
+        return jsonable_encoder({"serving": serving and {"name": serving.name, "version": serving.version}, "versions": found})
+
+    @app.post("/v1/detect")
+    async def detect(request: Request, files: list[UploadFile] | None = File(None, description="One or more image files.")) -> JSONResponse:
+        """Score each uploaded image; per file the fields of `aligngemini detect --json`."""
+        authorise(request)
+        ready()
+        files = files or []
+        if not files:
+            raise Refused(422, "no file uploaded: send images as multipart form field 'files'")
+        if len(files) > config.max_files:
+            raise Refused(413, f"{len(files)} files uploaded: at most {config.max_files} per request")
+        uploads = [(upload.filename or f"file {index + 1}", await upload.read(limits.max_bytes + 1)) for index, upload in enumerate(files)]
+        decoded = await asyncio.to_thread(_decode, uploads, limits)
+        good = [(name, image) for name, image in decoded if not isinstance(image, str)]
+        scored = iter(await batcher.submit([n for n, _ in good], [i for _, i in good]) if good else [])
+        results = []
+        for name, image in decoded:
+            if isinstance(image, str):
+                results.append(dict(zip(RESULT_KEYS, (name, None, None, None, None, None, image))))
+                continue
+            detection, model = next(scored)
+            results.append(dict(zip(RESULT_KEYS, (name, detection.label, detection.p_fake, detection.p_semantic, detection.p_pixel, model.version, detection.error))))
+        if all(result["error"] for result in results):
+            raise Refused(422, "no file could be scored: " + "; ".join(result["error"] for result in results), results=results)
+        return JSONResponse({"results": results})
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page(request: Request) -> HTMLResponse:
+        """The page: pick or drop images, see each verdict and both branches' scores."""
+        authorise(request)
+        return HTMLResponse(resources.files("aligngemini.service").joinpath("page.html").read_text(encoding="utf-8"))
+
+    return app
