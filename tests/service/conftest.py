@@ -58,8 +58,9 @@ def make_app(fused_project, loaded_detector, registry) -> Callable[..., object]:
         registry.loads.append(model.version)
         return loaded_detector
 
-    def make(token: str | None = None, watch: bool = False, **config: object):
+    def make(token: str | None = None, watch: bool = False, max_bytes: int | None = None, **config: object):
         holder = ModelHolder(registry.resolve, load)
-        return create_app(holder, ServiceConfig(**config), limits, registry.versions, token=token, watch=watch)
+        capped = limits if max_bytes is None else limits.model_copy(update={"max_bytes": max_bytes})
+        return create_app(holder, ServiceConfig(**config), capped, registry.versions, token=token, watch=watch)
 
     return make

@@ -1,0 +1,185 @@
+import io
+import threading
+import time
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from skimage import data
+
+from aligngemini.service.app import RESULT_KEYS, create_app
+from aligngemini.service.config import ServiceConfig
+from aligngemini.service.holder import ModelHolder
+from tests.conftest import _png_claiming
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+ASTRONAUT = png(data.astronaut()[100:196, 150:246])
+COFFEE = png(data.coffee()[100:196, 150:246])
+
+
+def animated_gif() -> bytes:
+    buffer = io.BytesIO()
+    frames = [Image.new("RGB", (64, 64), colour) for colour in ("red", "blue")]
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
+    return buffer.getvalue()
+
+
+def upload(*files: tuple[str, bytes]) -> list:
+    return [("files", (name, content, "application/octet-stream")) for name, content in files]
+
+
+def test_health_readiness_models_and_docs(make_app, registry):
+    with TestClient(make_app()) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/readyz").json() == {"status": "ready", "model_version": "v0.0.1"}
+        models = client.get("/v1/models").json()
+        assert models["serving"] == {"name": "aligngemini-detector", "version": "v0.0.1"}
+        assert [(v["version"], v["stages"]) for v in models["versions"]] == [("v0.0.2", []), ("v0.0.1", ["prod"])]
+        assert "/v1/detect" in client.get("/openapi.json").json()["paths"] and client.get("/docs").status_code == 200
+        page = client.get("/")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "http://" not in page.text and "https://" not in page.text  # no external asset
+    assert registry.loads == ["v0.0.1"]  # loaded once, at start-up
+
+
+def test_several_images_are_scored_with_the_fields_of_detect_json(make_app):
+    with TestClient(make_app()) as client:
+        answer = client.post("/v1/detect", files=upload(("astronaut.png", ASTRONAUT), ("coffee.png", COFFEE)))
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["file"] for r in results] == ["astronaut.png", "coffee.png"]
+    for result in results:
+        assert tuple(result) == RESULT_KEYS and result["error"] is None and result["model_version"] == "v0.0.1"
+        assert result["label"] == ("fake" if result["p_fake"] > 0.5 else "real")
+        assert all(0 <= result[key] <= 1 for key in ("p_fake", "p_semantic", "p_pixel"))
+
+
+BAD = {
+    "notes.txt": (b"just text\n", "not_an_image"),
+    "broken.png": (ASTRONAUT[: len(ASTRONAUT) // 2], "truncated_or_corrupt"),
+    "bomb.png": (_png_claiming(100_000, 100_000), "too_large"),
+    "moving.gif": (animated_gif(), "animated"),
+    "big.png": (COFFEE + b"\x00" * 4096, "too_large"),  # above the 16 KiB max_bytes of this app
+}
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_each_bad_file_gets_its_own_error_and_the_good_ones_are_scored(make_app, name):
+    content, reason = BAD[name]
+    with TestClient(make_app(max_bytes=len(COFFEE) + 1024)) as client:
+        alone = client.post("/v1/detect", files=upload((name, content)))
+        assert alone.status_code == 422
+        assert name in alone.json()["error"] and reason in alone.json()["results"][0]["error"]
+        mixed = client.post("/v1/detect", files=upload(("coffee.png", COFFEE), (name, content)))
+        assert mixed.status_code == 200
+        good, bad = mixed.json()["results"]
+        assert good["error"] is None and good["label"] in ("real", "fake")
+        assert bad["label"] is None and bad["error"].startswith(f"{name}: {reason}")
+        assert client.get("/healthz").status_code == 200  # still serving
+
+
+def test_too_many_files_or_none_are_refused(make_app):
+    with TestClient(make_app(max_files=2)) as client:
+        many = client.post("/v1/detect", files=upload(*[(f"{i}.png", COFFEE) for i in range(3)]))
+        assert many.status_code == 413 and "at most 2" in many.json()["error"]
+        none = client.post("/v1/detect", data={"other": "x"})
+        assert none.status_code == 422 and "no file uploaded" in none.json()["error"]
+
+
+def test_a_client_path_is_never_opened(make_app, tmp_path):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(COFFEE)
+    with TestClient(make_app()) as client:
+        answer = client.post("/v1/detect", data={"files": str(secret)})
+        named = client.post("/v1/detect", files=upload((str(secret), b"not the file's bytes")))
+    assert answer.status_code == 422
+    assert named.status_code == 422 and "not_an_image" in named.json()["results"][0]["error"]  # its bytes, not the path's
+
+
+def test_the_token_guards_every_route_but_health(make_app):
+    with TestClient(make_app(token="s3cret")) as client:
+        assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+        for method, route in (("get", "/v1/models"), ("get", "/"), ("post", "/v1/detect")):
+            for headers in ({}, {"Authorization": "Bearer wrong"}):
+                refused = getattr(client, method)(route, headers=headers)
+                assert refused.status_code == 401 and "bearer token" in refused.json()["error"]
+        ok = client.post("/v1/detect", files=upload(("coffee.png", COFFEE)), headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+        assert client.get("/?token=s3cret").status_code == 200  # the page is opened from a link
+
+
+def test_concurrent_requests_share_batches(make_app):
+    app = make_app(max_batch=8, max_wait_ms=300)
+    with TestClient(app) as client:
+        answers = []
+        threads = [threading.Thread(target=lambda: answers.append(client.post("/v1/detect", files=upload(("a.png", ASTRONAUT))))) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert [a.status_code for a in answers] == [200] * 4
+    assert app.state.batcher.batches < 4
+
+
+class Paused:
+    """A detector whose scoring waits for `go`: a request in flight."""
+
+    def __init__(self, detector):
+        self.detector, self.started, self.go = detector, threading.Event(), threading.Event()
+
+    def detect_images(self, names, images):
+        self.started.set()
+        assert self.go.wait(60)
+        return self.detector.detect_images(names, images)
+
+
+def test_a_new_prod_version_is_swapped_in_while_a_request_in_flight_finishes_on_the_old(fused_project, loaded_detector, registry):
+    from aligngemini.config import load_params
+
+    old = Paused(loaded_detector)
+    holder = ModelHolder(registry.resolve, lambda model: old if model.version == "v0.0.1" else loaded_detector)
+    app = create_app(holder, ServiceConfig(max_wait_ms=0), load_params(fused_project.params).images, registry.versions, watch=False)
+    with TestClient(app) as client:
+        in_flight = []
+        thread = threading.Thread(target=lambda: in_flight.append(client.post("/v1/detect", files=upload(("a.png", ASTRONAUT)))))
+        thread.start()
+        assert old.started.wait(60)
+        registry.stage = "v0.0.2"
+        assert holder.refresh() and client.get("/readyz").json()["model_version"] == "v0.0.2"
+        old.go.set()
+        thread.join()
+        assert in_flight[0].json()["results"][0]["model_version"] == "v0.0.1"
+        assert client.post("/v1/detect", files=upload(("a.png", ASTRONAUT))).json()["results"][0]["model_version"] == "v0.0.2"
+        assert not holder.refresh()  # the same version is not loaded again
+
+
+def test_the_service_follows_the_stage_as_it_moves(make_app, registry):
+    with TestClient(make_app(watch=True, poll_seconds=0.05)) as client:
+        registry.stage = "v0.0.2"
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").json()["model_version"] != "v0.0.2":
+            assert time.monotonic() < deadline, "the new version was never swapped in"
+            time.sleep(0.05)
+    assert registry.loads[:2] == ["v0.0.1", "v0.0.2"]
+
+
+def test_not_ready_until_the_model_loads(fused_project, registry):
+    from aligngemini.config import load_params
+    from aligngemini.model_registry import NoRegisteredModel
+
+    def nothing():
+        raise NoRegisteredModel("no version is registered yet")
+
+    app = create_app(ModelHolder(nothing, lambda m: None), ServiceConfig(), load_params(fused_project.params).images, registry.versions, watch=False)
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        waiting = client.get("/readyz")
+        assert waiting.status_code == 503 and "no version is registered yet" in waiting.json()["error"]
+        assert client.post("/v1/detect", files=upload(("a.png", ASTRONAUT))).status_code == 503
