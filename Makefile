@@ -9,7 +9,7 @@ export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup run test serve
+.PHONY: setup browser run test serve
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -17,6 +17,15 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 setup: $(VENV)/.installed
+
+# Debian's Chromium and its driver, for the page's browser test (tests/service/test_page_browser.py);
+# installed as root (through sudo when make is not root), and only when one of them is missing.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
 
 # The main job: the whole pipeline of a profile, embedded by default; `make run PROFILE=full`
 # runs params.full.yaml (the paper's models, one GPU). The preflight stops a run that could
@@ -29,8 +38,8 @@ run: setup
 	aligngemini profile $(PARAMS)
 	dvc repro
 
-# The whole test suite, slow end-to-end tests included.
-test: setup
+# The whole test suite, slow end-to-end tests included (the page's test in headless Chromium).
+test: setup browser
 	pytest -v --timeout=2400
 
 # Scheduled retraining: a real Prefect server (SQLite under PREFECT_HOME; for Postgres set

@@ -13,7 +13,9 @@ from importlib import resources
 
 from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException
 
 from aligngemini.config import ImageLimits
 from aligngemini.errors import FileProblem
@@ -23,6 +25,7 @@ from aligngemini.service.config import ServiceConfig
 from aligngemini.service.holder import ModelHolder
 
 RESULT_KEYS = ("file", "label", "p_fake", "p_semantic", "p_pixel", "model_version", "error")
+PART_OVERHEAD = 64 * 1024  # multipart headers and boundaries of one file, generously
 
 
 class Refused(Exception):
@@ -77,12 +80,38 @@ def create_app(
     async def _refused(request: Request, exc: Refused) -> JSONResponse:
         return JSONResponse(exc.body, status_code=exc.status)
 
-    def authorise(request: Request) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return JSONResponse({"error": f"malformed request: {problems}"}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _failed(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": f"the server failed to score the request: {type(exc).__name__}: {exc}"}, status_code=500)
+
+    @app.middleware("http")
+    async def _bounded(request: Request, call_next):
+        # Starlette spools a whole multipart body before the route sees it: refuse one that
+        # could not hold only allowed files before a byte of it is read.
+        largest = config.max_files * (limits.max_bytes + PART_OVERHEAD)
+        length = request.headers.get("content-length", "")
+        if request.url.path == "/v1/detect" and length.isdigit() and int(length) > largest:
+            return JSONResponse({"error": f"request body of {length} bytes: at most {config.max_files} files of max_bytes={limits.max_bytes}"}, status_code=413)
+        return await call_next(request)
+
+    def authorise(request: Request, link: bool = False) -> None:
+        """The bearer token from the Authorization header; the page (`link`) may also take
+        it from `?token=`, since a browser opens it from a link. Scheme names ignore case."""
         if token is None:
             return
-        header = request.headers.get("authorization", "")
-        given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else request.query_params.get("token", "")
-        if not secrets.compare_digest(given.encode(), token.encode()):
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            given = request.query_params.get("token", "") if link else ""
+        if not secrets.compare_digest(given.strip().encode(), token.encode()):
             raise Refused(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)")
 
     def ready() -> None:
@@ -136,7 +165,7 @@ def create_app(
     @app.get("/", response_class=HTMLResponse)
     async def page(request: Request) -> HTMLResponse:
         """The page: pick or drop images, see each verdict and both branches' scores."""
-        authorise(request)
+        authorise(request, link=True)
         return HTMLResponse(resources.files("aligngemini.service").joinpath("page.html").read_text(encoding="utf-8"))
 
     return app

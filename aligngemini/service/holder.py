@@ -42,9 +42,9 @@ class ModelHolder:
                 if self.current is not None and self.current.model.version == model.version:
                     return False
                 loaded = Loaded(model, self._load(model))
-            except AlignGeminiError as exc:
-                self.last_error = str(exc)
-                log.warning("model not (re)loaded: %s", exc)
+            except Exception as exc:  # a broken download or checkpoint must not stop the service or its polling
+                self.last_error = str(exc) if isinstance(exc, AlignGeminiError) else f"{type(exc).__name__}: {exc}"
+                log.warning("model not (re)loaded: %s", self.last_error)
                 return False
             previous, self.current, self.last_error = self.current, loaded, None
             log.info("serving %s@%s%s", model.name, model.version, f" (was {previous.model.version})" if previous else "")

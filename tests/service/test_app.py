@@ -113,6 +113,20 @@ def test_the_token_guards_every_route_but_health(make_app):
         ok = client.post("/v1/detect", files=upload(("coffee.png", COFFEE)), headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
         assert client.get("/?token=s3cret").status_code == 200  # the page is opened from a link
+        assert client.get("/v1/models?token=s3cret").status_code == 401  # the API takes the header only: URLs end up in logs
+        assert client.get("/v1/models", headers={"Authorization": "bearer s3cret"}).status_code == 200  # schemes ignore case
+
+
+def test_every_error_is_json_naming_the_problem(make_app):
+    with TestClient(make_app(max_files=1, max_bytes=len(COFFEE)), raise_server_exceptions=False) as client:
+        assert client.get("/nowhere").json() == {"error": "Not Found"}
+        malformed = client.post("/v1/detect", content=b"x", headers={"content-type": "multipart/form-data; boundary=zz"})
+        assert malformed.status_code in (400, 422) and "error" in malformed.json()
+        huge = client.post("/v1/detect", files=upload(("big.png", b"\x00" * (len(COFFEE) + 200 * 1024))))
+        assert huge.status_code == 413 and "request body of" in huge.json()["error"]
+        client.app.state.holder.current = type("Broken", (), {"detector": None, "model": None})()  # scoring raises
+        broken = client.post("/v1/detect", files=upload(("coffee.png", COFFEE)))
+        assert broken.status_code == 500 and "failed to score" in broken.json()["error"]
 
 
 def test_concurrent_requests_share_batches(make_app):
@@ -183,3 +197,23 @@ def test_not_ready_until_the_model_loads(fused_project, registry):
         waiting = client.get("/readyz")
         assert waiting.status_code == 503 and "no version is registered yet" in waiting.json()["error"]
         assert client.post("/v1/detect", files=upload(("a.png", ASTRONAUT))).status_code == 503
+
+
+def test_a_load_that_crashes_keeps_the_service_up_and_polling(fused_project, loaded_detector, registry):
+    from aligngemini.config import load_params
+
+    attempts = []
+
+    def load(model):
+        attempts.append(model.version)
+        if len(attempts) == 1:
+            raise OSError("checkpoint unreadable")
+        return loaded_detector
+
+    app = create_app(ModelHolder(registry.resolve, load), ServiceConfig(poll_seconds=0.05), load_params(fused_project.params).images, registry.versions, watch=True)
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "the service stopped trying after a failed load"
+            time.sleep(0.05)
+    assert attempts[:2] == ["v0.0.1", "v0.0.1"]
