@@ -4,7 +4,6 @@ registers a model whose lineage includes it; the same flow served as a scheduled
 deployment on a real `prefect server start`, triggered through the API."""
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.dvc_project import clone, dvc_env, ran, run
+from tests.dvc_project import clone, dvc_env, run
 
 pytestmark = pytest.mark.slow
 

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 
 from fastapi import FastAPI, File, Request, UploadFile
@@ -63,6 +64,7 @@ def create_app(
     """The app; its lifespan loads the model (then, with `watch`, keeps polling the stage)
     and runs the micro-batcher."""
     batcher = MicroBatcher(holder.score, config.max_batch, config.max_wait_ms / 1000)
+    decoder = ThreadPoolExecutor(1, thread_name_prefix="decode")  # off the event loop; one thread bounds the allocator's pools
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -72,6 +74,7 @@ def create_app(
         keeper.cancel()
         await asyncio.gather(keeper, return_exceptions=True)
         await batcher.stop()
+        decoder.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="aligngemini", summary="Is an image real or AI-generated? Both branches and their fusion.", lifespan=lifespan)
     app.state.batcher, app.state.holder = batcher, holder
@@ -148,7 +151,7 @@ def create_app(
         if len(files) > config.max_files:
             raise Refused(413, f"{len(files)} files uploaded: at most {config.max_files} per request")
         uploads = [(upload.filename or f"file {index + 1}", await upload.read(limits.max_bytes + 1)) for index, upload in enumerate(files)]
-        decoded = await asyncio.to_thread(_decode, uploads, limits)
+        decoded = await asyncio.get_running_loop().run_in_executor(decoder, _decode, uploads, limits)
         good = [(name, image) for name, image in decoded if not isinstance(image, str)]
         scored = iter(await batcher.submit([n for n, _ in good], [i for _, i in good]) if good else [])
         results = []

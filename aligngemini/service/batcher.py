@@ -1,8 +1,8 @@
 """Micro-batching: images of concurrent requests go through the branches together.
 
 The first image waiting opens a batch; it runs when `max_batch` images have joined or
-`max_wait_s` has passed, in a worker thread (the forwards release the GIL and the event
-loop keeps accepting requests meanwhile). One batch runs at a time: the model's own threads
+`max_wait_s` has passed, in a worker thread of its own (the forwards release the GIL and
+the event loop keeps accepting requests meanwhile). One batch runs at a time: the model's own threads
 already use the cores."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from PIL import Image
@@ -29,15 +30,21 @@ class MicroBatcher:
         self._score, self.max_batch, self.max_wait_s = score, max_batch, max_wait_s
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._task: asyncio.Task | None = None
+        self._worker: ThreadPoolExecutor | None = None
         self.batches = 0  # batches run, for tests and the load benchmark
 
     def start(self) -> None:
+        # One thread of its own: every batch allocates in the same place, so the allocator's
+        # per-thread pools do not multiply with the default executor's threads.
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="score")
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._worker:
+            self._worker.shutdown(wait=False, cancel_futures=True)
 
     async def submit(self, names: Sequence[str], images: Sequence[Image.Image]) -> list[tuple]:
         """(result, model) per image, in order, whichever batches they ran in."""
@@ -57,7 +64,8 @@ class MicroBatcher:
                 except TimeoutError:
                     break
             try:
-                results, model = await asyncio.to_thread(self._score, [i.name for i in batch], [i.image for i in batch])
+                loop = asyncio.get_running_loop()
+                results, model = await loop.run_in_executor(self._worker, self._score, [i.name for i in batch], [i.image for i in batch])
             except Exception as exc:  # the batch's requests get the error, the loop serves the next batch
                 for item in batch:
                     if not item.future.done():
