@@ -43,12 +43,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from aligngemini.fusion.detector import FusedDetector  # noqa: E402
 from aligngemini.images.loader import decode_image  # noqa: E402
 from aligngemini.model_registry import resolve_model  # noqa: E402
 from aligngemini.project import Project  # noqa: E402
+from detect import pick_images  # noqa: E402  (benchmarks/detect.py: this folder is on sys.path when a script here runs)
 
 try:
     import psutil
@@ -59,17 +59,6 @@ READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
 REQUEST_TIMEOUT_S = 120.0  # a queue of 16 clients behind slow batches can take a while; a timeout is an error, not a hang
 TARGET_RATIO, TARGET_GROWTH = 0.7, 10.0
-
-
-def pick_images(folder: Path, count: int, min_side: int = 64) -> list[Path]:
-    picked = []
-    for path in sorted(folder.rglob("*.png")):
-        with Image.open(path) as image:
-            if min(image.size) >= min_side:
-                picked.append(path)
-        if len(picked) == count:
-            return picked
-    raise SystemExit(f"{folder}: only {len(picked)} PNG files with both sides >= {min_side} px, {count} needed")
 
 
 def rss_bytes(pid: int) -> int:
