@@ -3,14 +3,13 @@ no run ids), sorted by sha256, so two runs from scratch write byte-identical fil
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from aligngemini.atomic import write_with
 from aligngemini.catalog.records import MANIFEST_COLUMNS
 
 _TYPES = {"seed": pa.int64(), "width": pa.int32(), "height": pa.int32(), "jpeg_quality": pa.int32()}
@@ -18,15 +17,7 @@ SCHEMA = pa.schema([(name, _TYPES.get(name, pa.string())) for name in MANIFEST_C
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
-    """Temp file beside `path`, then rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_with(path, lambda temp: pq.write_table(table, temp))
 
 
 def write_manifest(rows: Iterable[Mapping], path: Path) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from aligngemini.atomic import write_atomic
 from aligngemini.config import Params
 
 PROFILE_FILE = "profile.yaml"
@@ -32,7 +33,7 @@ def profile_vars(params: Params, params_file: str) -> dict[str, str]:
 
 def write_profile(root: Path, params: Params, params_file: str) -> Path:
     path = root / PROFILE_FILE
-    path.write_text(HEADER + yaml.safe_dump(profile_vars(params, params_file), sort_keys=False), encoding="utf-8")
+    write_atomic(path, HEADER + yaml.safe_dump(profile_vars(params, params_file), sort_keys=False))
     return path
 
 

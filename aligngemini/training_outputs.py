@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from aligngemini.atomic import write_atomic
 
 
 def folder_sha256(folder: Path) -> str:
@@ -20,16 +23,15 @@ def folder_sha256(folder: Path) -> str:
 
 
 def write_metrics(path: Path, metrics: Mapping) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    write_atomic(path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 
 
 def write_plot_rows(path: Path, rows: Sequence[Mapping]) -> None:
     """A CSV DVC plot; columns are the union of the rows' keys in first-seen order (a metric
     missing from a row is left empty)."""
     columns = list(dict.fromkeys(key for row in rows for key in row))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(path, out.getvalue())

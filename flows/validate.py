@@ -13,6 +13,7 @@ import json
 
 from prefect import flow
 
+from aligngemini.atomic import write_atomic
 from aligngemini.datasets.build import DATASET_BUILDERS
 from aligngemini.datasets.schema import SPLITS
 from aligngemini.datasets.shortcuts import ShortcutPolicy
@@ -57,14 +58,14 @@ def validate(params_path: str = "params.yaml") -> dict[str, bool]:
     reports = {name: validate_dataset_task(project, name, _policy(project, name)) for name in DATASET_BUILDERS.names()}
     merge_catalog(project.catalog, project.staging)
     for name, report in reports.items():
-        (out / f"{name}.json").write_text(json.dumps(report.to_json_dict(), indent=1, default=str))
+        write_atomic(out / f"{name}.json", json.dumps(report.to_json_dict(), indent=1, default=str))
     build_data_docs(out / "docs")
     metrics = {
         name: {"success": r.success, "failed_expectations": len(r.failures), **r.statistics,
                **({"shortcuts": r.shortcuts} if r.shortcuts is not None else {})}
         for name, r in reports.items()
     }
-    (project.reports / "validation.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str))
+    write_atomic(project.reports / "validation.json", json.dumps(metrics, indent=2, sort_keys=True, default=str))
     failed = [report.render() for report in reports.values() if not report.success]
     if failed:
         raise DatasetValidationError("dataset validation failed:\n" + "\n".join(failed))

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from aligngemini.atomic import write_atomic, write_with
 from aligngemini.benchmark.metrics import BRANCHES, OVERALL, SCORE_COLUMNS
-from aligngemini.evaluation.page import PR_AXES, ROC_AXES, curve_figure, document, figure_html, table, write_atomic, write_figures
+from aligngemini.evaluation.page import PR_AXES, ROC_AXES, curve_figure, document, figure_html, table, write_figures
 
 TABLE_METRICS = ("real_accuracy", "fake_accuracy", "balanced_accuracy", "roc_auc", "ap", "fake_accuracy_at_fpr")
 HEADER = ("real acc", "fake acc", "bal acc", "AUROC", "AP", "TPR@5%FPR")
@@ -87,7 +88,7 @@ def write_outputs(out_dir: Path, summary: Mapping, scores: pd.DataFrame) -> Path
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "plots").mkdir(exist_ok=True)
     write_atomic(out_dir / "metrics.json", (json.dumps(summary, indent=2) + "\n").encode())
-    scores.to_parquet(out_dir / "scores.parquet", index=False)
+    write_with(out_dir / "scores.parquet", lambda temp: scores.to_parquet(temp, index=False))
     roc, pr = _curves(scores)
     write_atomic(out_dir / "plots" / "roc.csv", roc.to_csv(index=False).encode())
     write_atomic(out_dir / "plots" / "pr.csv", pr.to_csv(index=False).encode())

@@ -7,14 +7,14 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from aligngemini.atomic import write_atomic
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; }
@@ -26,18 +26,6 @@ img { max-width: 100%; }
 """
 ROC_AXES = ("false positive rate (reals called fake)", "true positive rate (fakes caught)")
 PR_AXES = ("recall (fakes caught)", "precision (of the images called fake)")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(temp, 0o644)  # mkstemp's 0600 would keep the report from whoever serves or shares it
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def png(figure: Figure) -> bytes:

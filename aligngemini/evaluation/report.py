@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from aligngemini.evaluation.page import ROC_AXES, curve_figure, document, figure_html, plain_legend, plot_value, table, write_atomic, write_figures
+from aligngemini.atomic import write_atomic
+from aligngemini.evaluation.page import ROC_AXES, curve_figure, document, figure_html, plain_legend, plot_value, table, write_figures
 from aligngemini.evaluation.perturb import CLEAN
 from aligngemini.evaluation.summary import ABLATION_SETS, METRIC_NAMES, SETS, Evaluation
 

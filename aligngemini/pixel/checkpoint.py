@@ -2,19 +2,17 @@
 ones included, so loading needs neither the hub nor the packaged weights) and
 `pixel.json` (the `PixelConfig` it was trained with, enough to rebuild the module).
 
-Each file is written to a temp file beside it and renamed; the weights go first and the
+Each file is written atomically (`aligngemini.atomic`); the weights go first and the
 config last, so a folder with a config always has the weights it describes."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from safetensors.torch import load_model, save_model
 
+from aligngemini.atomic import write_atomic, write_with
 from aligngemini.errors import AlignGeminiError
 from aligngemini.pixel.config import PixelConfig
 from aligngemini.pixel.model import PixelExpert, build_expert
@@ -27,9 +25,9 @@ FORMAT = "aligngemini-pixel-expert/1"
 def save_checkpoint(expert: PixelExpert, config: PixelConfig, directory: str | Path) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    _write_atomic(directory / WEIGHTS, lambda tmp: save_model(expert, tmp, metadata={"format": FORMAT}))
+    write_with(directory / WEIGHTS, lambda temp: save_model(expert, temp, metadata={"format": FORMAT}))
     document = json.dumps({"format": FORMAT, "pixel": config.model_dump(mode="json")}, indent=2, sort_keys=True)
-    _write_atomic(directory / CONFIG, lambda tmp: Path(tmp).write_text(document + "\n", encoding="utf-8"))
+    write_atomic(directory / CONFIG, document + "\n")
     return directory
 
 
@@ -46,13 +44,3 @@ def load_checkpoint(directory: str | Path) -> tuple[PixelExpert, PixelConfig]:
     expert = build_expert(config, pretrained=False)
     load_model(expert, directory / WEIGHTS, strict=True)
     return expert.eval(), config
-
-
-def _write_atomic(path: Path, write: Callable[[str], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
