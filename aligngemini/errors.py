@@ -33,7 +33,27 @@ class NotAnImageError(FileProblem):
 
 
 class TruncatedImageError(FileProblem):
-    reason = "truncated_or_corrupt"
+    """The data ends before the image does (an interrupted download or copy)."""
+
+    reason = "truncated"
+
+
+class CorruptImageError(FileProblem):
+    """The data is complete but does not decode (damaged bytes)."""
+
+    reason = "corrupt"
+
+
+class UnsupportedFormatError(FileProblem):
+    """A known container whose variant Pillow cannot decode (a compression or raw mode)."""
+
+    reason = "unsupported_format"
+
+
+class ImageMemoryError(FileProblem):
+    """Decoding ran out of memory: the file may be fine, this process could not hold it."""
+
+    reason = "out_of_memory"
 
 
 class ImageTooLargeError(FileProblem):

@@ -81,7 +81,7 @@ def hostile_folder(tmp_path_factory: pytest.TempPathFactory) -> HostileFolder:
     - `exif_rotated`: 320x192 JPEG stored landscape with EXIF orientation 6, so it
       loads as 192x320 (portrait).
     Refused (reason in `refused`):
-    - `truncated_jpeg`: the first half of a JPEG (truncated_or_corrupt);
+    - `truncated_jpeg`: the first half of a JPEG (truncated);
     - `text_png`: a text file named `.png` (not_an_image);
     - `bomb_png`: a valid PNG whose IHDR claims 30000x30000 (too_large, caught by
       Pillow's own bomb check when the header is parsed);
@@ -130,7 +130,7 @@ def hostile_folder(tmp_path_factory: pytest.TempPathFactory) -> HostileFolder:
     frames[0].save(paths["animated_gif"], save_all=True, append_images=frames[1:], duration=100, loop=0)
 
     refused = {
-        "truncated_jpeg": "truncated_or_corrupt",
+        "truncated_jpeg": "truncated",
         "text_png": "not_an_image",
         "bomb_png": "too_large",
         "big_header_png": "too_large",

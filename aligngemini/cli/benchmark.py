@@ -12,7 +12,7 @@ import typer
 
 from aligngemini.benchmark.collection import LAYOUTS, MANIFEST, find_collections
 from aligngemini.catalog.benchmarks import benchmark_runs
-from aligngemini.cli.common import DEFAULT_PARAMS, DeviceOption, DTypeOption, JsonOption, ParamsOption, check_placement, fail, load_project_or_fail
+from aligngemini.cli.common import DEFAULT_PARAMS, DeviceOption, DTypeOption, JsonOption, ParamsOption, check_placement, fail, load_project_or_fail, printable
 from aligngemini.errors import AlignGeminiError
 from aligngemini.evaluation.perturb import parse_perturbation
 from aligngemini.model_registry import resolve_model
@@ -105,7 +105,7 @@ def _print_table(summary: dict) -> None:
 
 
 def _columns(header: list[str], rows: list[list]) -> None:
-    text = lambda value: "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)  # noqa: E731
+    text = lambda value: "-" if value is None else f"{value:.3f}" if isinstance(value, float) else printable(str(value))  # noqa: E731
     cells = [header, *([text(value) for value in row] for row in rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for row in cells:

@@ -34,9 +34,24 @@ DTypeOption = Annotated[
 ]
 
 
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on (newlines, escape sequences,
+    other control and format characters) written as a Python escape, and file-name bytes
+    that are not UTF-8 as `\\xNN`: a file name can then neither forge table rows nor drive
+    the terminal. Printable non-ASCII letters stay as they are."""
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte os.fsdecode could not decode (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(char)[1:-1] if code < 0x80 else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print `message` on stderr as one line (DuckDB errors span several) and exit with `code`."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    typer.echo(f"error: {printable(' '.join(message.split()))}", err=True)
     raise typer.Exit(code)
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from aligngemini.cli.common import DEFAULT_PARAMS, DeviceOption, DTypeOption, JsonOption, ParamsOption, check_placement, fail, load_project_or_fail
+from aligngemini.cli.common import DEFAULT_PARAMS, DeviceOption, DTypeOption, JsonOption, ParamsOption, check_placement, fail, load_project_or_fail, printable
 from aligngemini.errors import AlignGeminiError
 from aligngemini.model_registry import resolve_model
 
@@ -86,4 +86,4 @@ def _print_table(rows: list[dict]) -> None:
     typer.echo(f"{'label':<5} {'p_fake':>6} {'p_sem':>6} {'p_pix':>6}  path")
     for row in rows:
         scores = f"{number(row['p_fake']):>6} {number(row['p_semantic']):>6} {number(row['p_pixel']):>6}"
-        typer.echo(f"{row['label'] or 'error':<5} {scores}  {row['error'] or row['path']}")
+        typer.echo(f"{row['label'] or 'error':<5} {scores}  {printable(row['error'] or row['path'])}")

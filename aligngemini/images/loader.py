@@ -16,8 +16,10 @@ is decoded:
    `limits.animated == "refuse"`, else the first frame is kept. An MPO file (the JPEG
    variant phone cameras write, with a depth map or preview as extra pictures) is not
    animation: its primary picture is kept and it is reported as "JPEG";
-6. decoding errors (truncated or corrupt data; `LOAD_TRUNCATED_IMAGES` stays off) ->
-   `TruncatedImageError`.
+6. decoding errors, by cause (`LOAD_TRUNCATED_IMAGES` stays off): data that ends early ->
+   `TruncatedImageError`; a compression or raw mode Pillow cannot decode ->
+   `UnsupportedFormatError`; any other damage -> `CorruptImageError`; running out of memory
+   -> `ImageMemoryError` (the file may be fine: this process could not hold it).
 
 Mode policy (the result is always RGB, 8 bits per channel, EXIF orientation applied):
 - `1`, `L`, `RGB`, `YCbCr` (some TIFFs): Pillow's exact conversion; `CMYK`: Pillow's naive
@@ -43,11 +45,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from aligngemini.config import ImageLimits
 from aligngemini.errors import (
     AnimatedImageError,
+    CorruptImageError,
     FileProblem,
+    ImageMemoryError,
     ImageTooLargeError,
     ImageTooSmallError,
     NotAnImageError,
     TruncatedImageError,
+    UnsupportedFormatError,
     UnsupportedModeError,
 )
 from aligngemini.images.jpeg import estimate_jpeg_quality
@@ -88,12 +93,24 @@ def decode_image(data: bytes, path: str | Path, limits: ImageLimits) -> LoadedIm
         raise ImageTooLargeError(path, f"refused by Pillow's bomb check: {exc}") from None
     except UnidentifiedImageError:
         raise NotAnImageError(path, f"not a recognised image ({', '.join(ALLOWED_FORMATS)})") from None
+    except MemoryError:
+        raise ImageMemoryError(path, "not enough memory to decode it") from None
     except Exception as exc:  # plugins and decoders raise OSError, SyntaxError, ValueError, EOFError, zlib.error...
-        raise TruncatedImageError(path, f"cannot decode: {exc!r}") from None
+        raise _decoding_problem(path, exc) from None
     rgb.info = {}  # nothing from the file (ICC, EXIF, text) travels with the pixels
     fmt = "JPEG" if image.format == "MPO" else str(image.format)
     quality = estimate_jpeg_quality(image.quantization) if fmt == "JPEG" else None
     return LoadedImage(rgb, fmt, quality, rgb.width, rgb.height)
+
+
+def _decoding_problem(path: str | Path, exc: Exception) -> FileProblem:
+    """Pillow reports every decoding failure as a generic exception; its message tells the cause."""
+    message = str(exc).lower()
+    if isinstance(exc, EOFError) or "truncated" in message:
+        return TruncatedImageError(path, f"the data ends early: {exc}")
+    if isinstance(exc, NotImplementedError) or any(word in message for word in ("unsupported", "not supported", "unknown raw mode", "not available")):
+        return UnsupportedFormatError(path, f"cannot decode this variant: {exc}")
+    return CorruptImageError(path, f"damaged data: {exc!r}")
 
 
 def _read_capped(path: Path, max_bytes: int) -> bytes:

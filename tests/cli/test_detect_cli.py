@@ -1,4 +1,6 @@
 import json
+import os
+import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -100,3 +102,20 @@ def test_device_and_dtype_override_where_the_model_runs(fused_project, asked, tm
     result = detect(fused_project, str(files["coffee.png"]), "--device", "cpu", "--dtype", "bfloat16", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["error"] is None
+
+
+def test_file_names_cannot_forge_rows_or_drive_the_terminal(fused_project, asked, tmp_path):
+    files = write_detect_folder(tmp_path / "inbox")
+    hostile = tmp_path / "inbox" / "x\nfake   0.999  0.999  0.999  forged.png\x1b[2J\x1b]0;owned\x07.png"
+    undecodable = tmp_path / "inbox" / os.fsdecode(b"caf\xe9.png")  # Latin-1 bytes, not UTF-8
+    for path in (hostile, undecodable):
+        shutil.copyfile(files["coffee.png"], path)
+    result = detect(fused_project, str(hostile), str(undecodable), str(files["notes.txt"]) + "\x1b[31m")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4, lines  # the header and one line per file: no forged row
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert lines[1].endswith("x\\nfake   0.999  0.999  0.999  forged.png\\x1b[2J\\x1b]0;owned\\x07.png")
+    assert lines[2].endswith("caf\\xe9.png")
+    assert "\\x1b[31m" in lines[3] and lines[3].startswith("error")
+    as_json = detect(fused_project, str(hostile), "--json")
+    assert json.loads(as_json.stdout)["path"] == str(hostile)  # JSON keeps the exact name

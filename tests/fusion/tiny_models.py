@@ -73,7 +73,7 @@ def build_fused_project(params_path: Path) -> FusedProject:
 GOOD = ("astronaut.png", "chelsea.jpg", "coffee.png", "rocket.png")
 # file name -> the FileProblem reason in its error
 BAD = {
-    "broken.jpg": "truncated_or_corrupt",
+    "broken.jpg": "truncated",
     "notes.txt": "not_an_image",
     "tiny.png": "too_small",  # 8x8: below the loader's min_side (16)
     "small.png": "too_small",  # 20x20: the loader takes it, the pixel expert (min_side 24) refuses it

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import io
 import os
 import random
+import struct
 import time
 from pathlib import Path
 
@@ -11,14 +13,17 @@ from PIL import Image, ImageFile
 
 from aligngemini.errors import (
     AnimatedImageError,
+    CorruptImageError,
     FileProblem,
+    ImageMemoryError,
     ImageTooLargeError,
     ImageTooSmallError,
     NotAnImageError,
     TruncatedImageError,
+    UnsupportedFormatError,
     UnsupportedModeError,
 )
-from aligngemini.images.loader import load_image
+from aligngemini.images.loader import decode_image, load_image
 
 REFUSED = {
     "truncated_jpeg": TruncatedImageError,
@@ -198,3 +203,47 @@ def test_mpo_is_a_jpeg_not_an_animation(hostile_folder, image_limits, tmp_path):
         assert (raw.format, raw.n_frames) == ("MPO", 2)
     loaded = load_image(path, image_limits)
     assert (loaded.source_format, loaded.jpeg_quality, loaded.width) == ("JPEG", 80, 320)
+
+
+def _encoded(fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def _damaged_png() -> bytes:
+    data = bytearray(_encoded("PNG"))
+    for i in range(len(data) // 3, len(data) // 3 + 200):  # inside IDAT: the CRCs are not checked, inflate fails
+        data[i] = (data[i] * 7 + 13) % 256
+    return bytes(data)
+
+
+def _bmp_with_jpeg_compression() -> bytes:
+    data = bytearray(_encoded("BMP"))
+    data[30:34] = struct.pack("<I", 4)  # BI_JPEG: a valid BMP header Pillow cannot decode
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "make, error",
+    [
+        (lambda: _encoded("PNG")[:-200], TruncatedImageError),
+        (_damaged_png, CorruptImageError),
+        (_bmp_with_jpeg_compression, UnsupportedFormatError),
+    ],
+    ids=["truncated", "corrupt", "unsupported_format"],
+)
+def test_decoding_errors_are_told_apart_by_cause(image_limits, make, error):
+    with pytest.raises(error) as caught:
+        decode_image(make(), "upload.img", image_limits)
+    assert str(caught.value).startswith(f"upload.img: {error.reason}: ")
+
+
+def test_running_out_of_memory_is_not_reported_as_a_damaged_file(image_limits, monkeypatch):
+    def exhausted(self):
+        raise MemoryError
+
+    data = _encoded("PNG")
+    monkeypatch.setattr(ImageFile.ImageFile, "load", exhausted)
+    with pytest.raises(ImageMemoryError, match="upload.png: out_of_memory"):
+        decode_image(data, "upload.png", image_limits)

@@ -23,7 +23,7 @@ GOOD = {  # case -> (source_format, jpeg_quality, decoded width, height)
     "exif_rotated": ("JPEG", 90, 192, 320),
 }
 BAD = {
-    "truncated_jpeg": "truncated_or_corrupt",
+    "truncated_jpeg": "truncated",
     "text_png": "not_an_image",
     "bomb_png": "too_large",
     "big_header_png": "too_large",

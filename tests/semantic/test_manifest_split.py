@@ -49,7 +49,7 @@ def test_reads_the_requested_splits_and_sets_bad_files_aside(tmp_path: Path) -> 
     assert len(images) == 2
     image, label = images[1]
     assert (image.size, image.mode, label) == ((64, 64), "RGB", "fake")
-    assert sorted(problem.reason for problem in problems) == ["not_an_image", "path_outside_root", "truncated_or_corrupt"]
+    assert sorted(problem.reason for problem in problems) == ["not_an_image", "path_outside_root", "truncated"]
 
 
 def test_unknown_label_is_an_error(tmp_path: Path) -> None:
