@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-import aligngemini.folders as folders
+from aligngemini import folders
 from aligngemini.folders import swap_in
 
 
@@ -16,30 +16,19 @@ def _folder(path, content: str):
     return path
 
 
-@pytest.fixture
-def watched(monkeypatch):
-    """Records, at every rename swap_in makes, whether the destination exists."""
-    seen: list[bool] = []
+def test_the_destination_exists_at_every_step_and_holds_the_new_folder(tmp_path, monkeypatch):
+    out = _folder(tmp_path / "fused", "old")
+    present_at_each_rename: list[bool] = []
     real_replace = os.replace
 
     def replace(source, target):
-        seen.append(watched.out.exists())
+        present_at_each_rename.append(out.exists())
         real_replace(source, target)
 
-    class watched:  # noqa: N801 (a namespace)
-        out = None
-
     monkeypatch.setattr(folders.os, "replace", replace)
-    watched.seen = seen
-    return watched
-
-
-def test_the_destination_exists_at_every_step_and_holds_the_new_folder(tmp_path, watched):
-    out = _folder(tmp_path / "fused", "old")
-    watched.out = out
     swap_in(_folder(tmp_path / ".fused.writing", "new"), out)
     assert (out / "model.json").read_text() == "new"
-    assert all(watched.seen) and watched.seen
+    assert present_at_each_rename and all(present_at_each_rename)
     assert [p.name for p in tmp_path.iterdir()] == ["fused"]  # the old content is gone
 
 
