@@ -37,6 +37,11 @@ class ImageLimits(Strict):
     animated: Literal["refuse", "first_frame"] = Field(
         description="Animated images (GIF/APNG/WebP with several frames): refuse them, or keep the first frame."
     )
+    max_batch_pixels: int = Field(
+        default=64_000_000,
+        gt=0,
+        description="Decoded pixels held at once when files are scored (detect, benchmark): a batch of files is scored as soon as the next image would take it past this, so memory is bounded by this plus one image of at most max_pixels, however large the files of a folder are.",
+    )
 
 
 class RealSource(Strict):
@@ -241,6 +246,11 @@ class Params(Strict):
             raise ValueError(f"datasets.heldout_generators names unknown generators: {', '.join(unknown)}")
         self._check_heldout_reconstructors()
         self._check_pixel_sizes()
+        if self.semantic.max_side < self.reconstruction.semantic_size:
+            raise ValueError(
+                f"semantic.max_side {self.semantic.max_side} is below reconstruction.semantic_size {self.reconstruction.semantic_size}: "
+                "scoring would shrink images the semantic branch was trained on at full size"
+            )
         return self
 
     def _check_pixel_sizes(self) -> None:

@@ -58,6 +58,12 @@ def test_duplicate_generator_names_refused(tmp_path, raw):
         load_params(_write(tmp_path, raw))
 
 
+def test_a_semantic_cap_below_the_training_side_is_refused(tmp_path, raw):
+    raw["semantic"]["max_side"] = raw["reconstruction"]["semantic_size"] - 1
+    with pytest.raises(ConfigError, match="semantic.max_side .* below reconstruction.semantic_size"):
+        load_params(_write(tmp_path, raw))
+
+
 @pytest.mark.parametrize("text", ["", "- a\n- b\n", "key: [unclosed\n"])
 def test_malformed_file(tmp_path, text):
     path = tmp_path / "params.yaml"

@@ -1,10 +1,13 @@
 """The fused detector: both branches and the fusion, on decoded images or on files.
 
-Files are scored in chunks: each chunk is decoded with the defensive loader, its images go
-through each branch in batches (the branches batch internally), and the fusion combines
-the scores. A file that cannot be scored (undecodable, too small for the pixel expert,
-refused by the VLM's processor) gets a `Detection` carrying the error; the rest of its
-chunk is scored as usual.
+Files are scored in chunks bounded by decoded pixels (`images.max_batch_pixels`), so a
+folder of 40 MP photos holds a few of them at a time, not a few hundred: each file is
+decoded with the defensive loader, a chunk's images go through each branch in batches (the
+branches batch internally), and the fusion combines the scores. Each branch gets the image
+prepared for it: the pixel expert its native-resolution crops, the VLM a copy no larger
+than `semantic_max_side`. A file that cannot be scored (undecodable, too small for the
+pixel expert, refused by the VLM's processor) gets a `Detection` carrying the error; the
+rest of its chunk is scored as usual.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from aligngemini.pixel.model import PixelExpert
 from aligngemini.semantic.model import SemanticVLM, load_detector
 from aligngemini.semantic.score import score
 
-CHUNK = 256  # files decoded and held in memory at once: bounds memory on a large folder
+CHUNK = 256  # at most this many files per chunk, however small, so one chunk's results come back soon
 Transform = Callable[[Image.Image], Image.Image]
 
 
@@ -45,6 +48,16 @@ class Detection:
     p_semantic: float | None
     p_pixel: float | None
     error: str | None  # names the file and the problem
+
+
+def fit_within(image: Image.Image, max_side: int | None) -> Image.Image:
+    """`image` resized so that its longer side is at most `max_side` (aspect ratio kept,
+    never enlarged); unchanged when it already fits or `max_side` is None."""
+    if max_side is None or max(image.size) <= max_side:
+        return image
+    scale = max_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)  # reducing_gap: a 40 MP photo in a fraction of the time
 
 
 def resolve_base_model(model: str, project_root: Path) -> str:
@@ -63,6 +76,7 @@ class FusedDetector:
     prompt: str
     batch_size: int  # images per semantic forward pass
     fusion: FusionModel
+    semantic_max_side: int | None = None  # longer side of what the VLM sees (None: the processor decides)
 
     @classmethod
     def load(cls, model_dir: str | Path, project_root: str | Path, device: str | None = None, dtype: DType | None = None) -> "FusedDetector":
@@ -76,35 +90,40 @@ class FusedDetector:
         expert.place(device or trained.pixel.device, dtype or trained.pixel.dtype)
         base = resolve_base_model(info.semantic_base_model, Path(project_root))
         vlm = load_detector(base, model_dir / SEMANTIC_DIR, dtype or trained.semantic.dtype, device or trained.semantic.device)
-        return cls(expert, info.pixel_inference, vlm, info.prompt, info.eval_batch_size, info.fusion_model)
+        return cls(expert, info.pixel_inference, vlm, info.prompt, info.eval_batch_size, info.fusion_model, info.semantic_max_side)
 
     def branch_scores(self, images: Sequence[Image.Image], names: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(p_pixel, p_semantic) of RGB `images`, as float64 arrays; errors name images by `names`."""
         p_pixel = p_fake(self.expert, images, self.pixel_inference, names).astype(np.float64)
-        return p_pixel, score(self.vlm, images, self.prompt, self.batch_size)
+        return p_pixel, score(self.vlm, self._for_semantic(images), self.prompt, self.batch_size)
+
+    def _for_semantic(self, images: Sequence[Image.Image]) -> list[Image.Image]:
+        return [fit_within(image, self.semantic_max_side) for image in images]
 
     def detect_paths(self, paths: Sequence[str | Path], limits: ImageLimits, transform: Transform | None = None) -> list[Detection]:
         """One `Detection` per path, in order; `transform` (a perturbation) is applied to
         each decoded image before both branches see it."""
         detections: list[Detection] = []
-        for start in range(0, len(paths), CHUNK):
-            detections += self._detect_chunk([str(path) for path in paths[start : start + CHUNK]], limits, transform)
-        return detections
-
-    def _detect_chunk(self, paths: list[str], limits: ImageLimits, transform: Transform | None) -> list[Detection]:
-        errors: dict[int, str] = {}
-        images: list[Image.Image | None] = []
-        for index, path in enumerate(paths):
+        chunk: list[tuple[str, Image.Image | str]] = []  # (path, decoded image or its error)
+        pixels = 0
+        for path in map(str, paths):
             try:
                 image = load_image(Path(path), limits).image
+                decoded: Image.Image | str = transform(image) if transform else image
             except FileProblem as problem:
-                errors[index] = str(problem)
-                image = None
-            images.append(transform(image) if transform and image is not None else image)
-        decoded = [i for i, image in enumerate(images) if image is not None]
-        detections = self.detect_images([paths[i] for i in decoded], [images[i] for i in decoded])
-        scored = iter(detections)
-        return [Detection(path, None, None, None, None, errors[i]) if i in errors else next(scored) for i, path in enumerate(paths)]
+                decoded = str(problem)
+            size = decoded.width * decoded.height if isinstance(decoded, Image.Image) else 0
+            if chunk and (pixels + size > limits.max_batch_pixels or len(chunk) == CHUNK):
+                detections += self._detect_chunk(chunk)
+                chunk, pixels = [], 0
+            chunk.append((path, decoded))
+            pixels += size
+        return detections + self._detect_chunk(chunk)
+
+    def _detect_chunk(self, chunk: list[tuple[str, Image.Image | str]]) -> list[Detection]:
+        decoded = [(path, image) for path, image in chunk if isinstance(image, Image.Image)]
+        scored = iter(self.detect_images([path for path, _ in decoded], [image for _, image in decoded]) if decoded else [])
+        return [Detection(path, None, None, None, None, image) if isinstance(image, str) else next(scored) for path, image in chunk]
 
     def detect_images(self, names: Sequence[str], images: Sequence[Image.Image]) -> list[Detection]:
         """One `Detection` per decoded RGB image, in order; `names` (as many) name them in
@@ -120,7 +139,7 @@ class FusedDetector:
                 errors[index] = str(problem)
             else:
                 good.append(index)
-        p_semantic, refused = self._semantic_scores([images[i] for i in good], [names[i] for i in good])
+        p_semantic, refused = self._semantic_scores(self._for_semantic([images[i] for i in good]), [names[i] for i in good])
         for position, problem in refused.items():
             errors[good[position]] = str(problem)
         keep = [position for position in range(len(good)) if position not in refused]

@@ -58,6 +58,7 @@ class FusedModelInfo(Strict):
     prompt: str = Field(min_length=1, description="The semantic branch's question.")
     dtype: DType = Field(description="Weights dtype of the base VLM.")
     eval_batch_size: int = Field(gt=0, description="Images per semantic forward pass.")
+    semantic_max_side: int | None = Field(default=None, description="Longer side an image is resized down to before the VLM sees it (semantic.max_side); None in folders written before it was recorded, which leave sizes to the processor.")
     pixel_inference: InferenceConfig = Field(description="The pixel expert's multi-crop inference rule.")
     trained_on: TrainedOn | None = Field(default=None, description="The device and dtype each branch was trained with, as resolved on the machine that wrote this folder (detect loads the branches that way unless told otherwise); None in folders written before it was recorded, which load on the CPU in float32.")
 
@@ -95,6 +96,7 @@ def write_fused_model(
         prompt=semantic.prompt,
         dtype=semantic.dtype,
         eval_batch_size=semantic.eval_batch_size,
+        semantic_max_side=semantic.max_side,
         pixel_inference=pixel.inference,
         trained_on=TrainedOn.of(pixel, semantic),
     )

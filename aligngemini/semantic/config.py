@@ -45,6 +45,7 @@ class SemanticConfig(Strict):
     prompt: str = Field(min_length=1, description="The user turn after the image: asks whether the image is real or AI-generated judging by semantic consistency. The answer the model learns is the single token 'real' or 'fake'.")
     threshold: float = Field(gt=0, lt=1, description="An image is called fake when p_fake is above this.")
     eval_batch_size: int = Field(gt=0, description="Images per forward pass when scoring.")
+    max_side: int = Field(ge=28, description="Scoring (detect, evaluation, benchmark, serve) resizes an image whose longer side is above this to this side, keeping its aspect ratio, before the VLM's processor sees it: the processor alone would turn a 40 MP photo into tens of thousands of visual tokens. Keep it at or above the training images' side (reconstruction.semantic_size), so what the branch learned from is scored unchanged.")
     lora: SemanticLoraConfig
     train: SemanticTrainConfig
 

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import logging
 import shutil
@@ -6,6 +7,7 @@ from dataclasses import fields
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from aligngemini import devices
 from aligngemini.fusion.detector import Detection, FusedDetector
@@ -76,3 +78,47 @@ def test_a_model_trained_on_cuda_loads_on_the_cpu_with_one_warning(fused_project
     assert detector.expert.device.type == "cpu" and detector.expert.compute_dtype == "bfloat16"
     forced = FusedDetector.load(model_dir, fused_project.root, device="cpu", dtype="float32")
     assert forced.expert.compute_dtype == "float32"
+
+
+def test_files_are_scored_in_chunks_bounded_by_decoded_pixels(detector, folder, image_limits, monkeypatch):
+    names = sorted(folder)
+    whole = detector.detect_paths([folder[name] for name in names], image_limits)
+    chunks: list[list[int]] = []
+    real_detect_images = FusedDetector.detect_images
+
+    def spy(self, chunk_names, images):
+        chunks.append([image.width * image.height for image in images])
+        return real_detect_images(self, chunk_names, images)
+
+    monkeypatch.setattr(FusedDetector, "detect_images", spy)
+    bound = 2 * 96 * 96  # two of the 96x96 photos; the 64x13000 strip exceeds it alone
+    bounded = detector.detect_paths([folder[name] for name in names], image_limits.model_copy(update={"max_batch_pixels": bound}))
+    assert [(d.path, d.label, d.error) for d in bounded] == [(d.path, d.label, d.error) for d in whole]  # same answers, same order
+    for a, b in zip(bounded, whole):  # batch composition moves float sums in the last digits only
+        assert (a.p_fake is None) == (b.p_fake is None)
+        if a.p_fake is not None:
+            np.testing.assert_allclose([a.p_fake, a.p_semantic, a.p_pixel], [b.p_fake, b.p_semantic, b.p_pixel], atol=1e-5)
+    assert len(chunks) >= 3
+    assert all(sum(sizes) <= bound or len(sizes) == 1 for sizes in chunks), chunks
+
+
+def test_the_vlm_sees_images_no_larger_than_the_cap_and_the_pixel_expert_sees_them_whole(detector, folder, image_limits, monkeypatch):
+    image = load_image(folder["astronaut.png"], image_limits).image.resize((480, 240))
+    seen: dict[str, list[tuple[int, int]]] = {"semantic": [], "pixel": []}
+    real_score, real_p_fake = score, p_fake
+
+    def semantic_spy(vlm, images, *args, **kwargs):
+        seen["semantic"] += [i.size for i in images]
+        return real_score(vlm, images, *args, **kwargs)
+
+    def pixel_spy(expert, images, *args, **kwargs):
+        images = list(images)
+        seen["pixel"] += [i.size for i in images]
+        return real_p_fake(expert, images, *args, **kwargs)
+
+    monkeypatch.setattr("aligngemini.fusion.detector.score", semantic_spy)
+    monkeypatch.setattr("aligngemini.fusion.detector.p_fake", pixel_spy)
+    capped = dataclasses.replace(detector, semantic_max_side=120)
+    (detection,) = capped.detect_images(["wide.png"], [image])
+    assert seen == {"semantic": [(120, 60)], "pixel": [(480, 240)]}
+    assert detection.p_semantic == pytest.approx(real_score(detector.vlm, [image.resize((120, 60), Image.Resampling.BICUBIC)], detector.prompt, 1)[0], abs=1e-5)

@@ -79,6 +79,7 @@ def semantic_config(**train: Any) -> SemanticConfig:
             "prompt": PROMPT,
             "threshold": 0.5,
             "eval_batch_size": 16,
+            "max_side": 448,
             "lora": {"rank": 8, "alpha": 16, "dropout": 0.0, "target_modules": LM_LINEAR, "modules_to_save": ["visual", "lm_head"]},
             "train": {
                 "epochs": 2, "batch_size": 8, "grad_accumulation": 1, "learning_rate": 2e-3, "weight_decay": 0.0,
