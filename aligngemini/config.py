@@ -202,6 +202,15 @@ class RetrainConfig(Strict):
     warm_start: bool = Field(description="Train both branches from the production version's checkpoints instead of their initial weights (cold start when nothing is in production). The registry is outside DVC's view: `dvc repro` does not rerun a training because production changed.")
 
 
+class CatalogConfig(Strict):
+    lock_timeout_s: float = Field(gt=0, description="How long a stage's catalog merge retries, with exponential backoff, while another process holds the DuckDB file (a notebook, a DuckDB shell, `aligngemini catalog query`), before the stage fails with an error naming the holder's PID.")
+
+
+class RunsConfig(Strict):
+    on_busy: Literal["wait", "fail"] = Field(description="What a flow run does when another run holds the run lock of its data root (`<paths.data_root>/.run.lock`): 'wait' for it to finish (up to wait_timeout_s), or 'fail' at once with an error naming the lock file and the holder's PID.")
+    wait_timeout_s: float = Field(gt=0, description="With on_busy 'wait': how long a run waits for the run lock before it fails naming the holder.")
+
+
 class ScheduleConfig(Strict):
     deployment: str = Field(description="Name of the Prefect deployment of the retrain flow that `make serve` starts.")
     cron: str = Field(description="When the retrain flow runs, as a cron expression (Prefect `Cron` schedule).")
@@ -224,6 +233,8 @@ class Params(Strict):
     registry: RegistryConfig = Field(description="The fused model registry and its promotion gate (aligngemini/model_registry/config.py).")
     retrain: RetrainConfig = Field(description="How the branches retrain (warm start).")
     schedule: ScheduleConfig = Field(description="The scheduled retraining: a Prefect deployment of the retrain flow.")
+    catalog: CatalogConfig = Field(description="How the catalog's writer waits for readers that hold the file.")
+    runs: RunsConfig = Field(description="One run at a time per data root: what a second run does while one holds the run lock.")
     fusion: FusionConfig = Field(description="How the branches' scores are fused into one decision (aligngemini/fusion/config.py).")
     service: ServiceConfig = Field(default_factory=ServiceConfig, description="The detection service `aligngemini serve` (aligngemini/service/config.py).")
 

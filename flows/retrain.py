@@ -7,6 +7,9 @@ result: generate and reconstruct add only the missing images (their outputs pers
 datasets are rebuilt and validated, both branches retrain, and the candidate is evaluated,
 registered and put through the promotion gate (`flows/register.py`).
 
+It holds the data root's run lock throughout, also when the deployment of `flows/serve.py`
+starts it; the stages of its `dvc repro` inherit the holding and do not wait for it.
+
     python -m flows.retrain [--params params.yaml]     (prints the summary as one JSON line)
 """
 
@@ -24,6 +27,7 @@ from aligngemini.errors import AlignGeminiError
 from aligngemini.profile import write_profile
 from aligngemini.project import Project
 from aligngemini.retraining import Pending, pending
+from aligngemini.run_lock import run_lock
 from flows.cli_args import params_parser
 
 _RUNNING = re.compile(r"^Running stage '([^']+)'", re.MULTILINE)
@@ -52,13 +56,14 @@ def reproduce(project: Project) -> list[str]:
 @flow(name="retrain")
 def retrain(params_path: str = "params.yaml") -> dict:
     project = Project.load(params_path)
-    write_profile(project.root, project.params, Path(params_path).name)  # dvc repro runs these params
-    todo = find_pending(project)
-    if todo.nothing:
-        get_run_logger().info("nothing new: every generator has images and the pipeline is up to date; no training")
-        return {"trained": False, "new_generators": [], "stages": [], "registry": None}
-    stages = reproduce(project)
-    registry = json.loads((project.reports / "registry.json").read_text()) if "register" in stages else None
+    with run_lock(project.data_root, project.params.runs):
+        write_profile(project.root, project.params, Path(params_path).name)  # dvc repro runs these params
+        todo = find_pending(project)
+        if todo.nothing:
+            get_run_logger().info("nothing new: every generator has images and the pipeline is up to date; no training")
+            return {"trained": False, "new_generators": [], "stages": [], "registry": None}
+        stages = reproduce(project)
+        registry = json.loads((project.reports / "registry.json").read_text()) if "register" in stages else None
     if registry:
         get_run_logger().info("candidate %s: %s", registry["version"], registry["reason"])
     return {

@@ -20,7 +20,8 @@ from flows.retrain import retrain
 
 
 def main() -> None:
-    params_path = Path(params_parser(__doc__).parse_args().params).resolve()
+    # Each run of the deployment takes the run lock; the server holding it would bar every other run.
+    params_path = Path(params_parser(__doc__, stage=False).parse_args().params).resolve()
     schedule = load_params(params_path).schedule
     retrain.serve(
         name=schedule.deployment,

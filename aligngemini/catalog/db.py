@@ -4,13 +4,18 @@ DuckDB lets one process open the file read-write at a time, a read-only open fai
 that writer holds the file, and the writer cannot open while readers hold it. So the writer
 is opened only to merge shards or register generators and closed right after (use
 `with Catalog(path) as catalog:`), and readers (`generated_records`, `catalog_stats`, the
-CLI) close their connection before returning. Both sides retry for `LOCK_WAIT_S` seconds
-and then raise `CatalogBusy`. Within one process, a read-only open also fails while a
-`Catalog` on the same file is open: close the writer before reading.
+CLI) close their connection before returning. Both sides retry with exponential backoff,
+readers for `LOCK_WAIT_S` seconds (a merge is short), the writer for its lock timeout (a
+user's notebook or DuckDB shell may hold the file for minutes; a stage sets it from
+`catalog.lock_timeout_s`), and then raise `CatalogBusy` naming the holder's process when
+DuckDB reports it. Within one process, a read-only open also fails while a `Catalog` on
+the same file is open: close the writer before reading.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -25,8 +30,20 @@ from aligngemini.catalog.records import GeneratorRecord, ImageRecord
 from aligngemini.catalog.schema import RECORD_TYPES, CatalogError, create_schema
 from aligngemini.catalog.shards import rows_to_arrow, shard_files
 
+log = logging.getLogger("aligngemini")
 LOCK_WAIT_S = 10.0
-_RETRY_EVERY_S = 0.2
+# The writer's wait until a stage sets it from its params (`set_writer_lock_timeout`): what
+# a writer outside a stage (a test, a library caller) gets.
+_writer_wait_s = 60.0
+_FIRST_RETRY_S = 0.05
+_MAX_RETRY_S = 2.0
+# How DuckDB names the process holding the file in its lock error.
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.+?) \(PID (?P<pid>\d+)\)")
+_READER_ADVICE = "a merge running? rerun when it is done"
+_WRITER_ADVICE = (
+    "close that connection (a notebook, a DuckDB shell, `aligngemini catalog query`) and rerun,"
+    " or let merges wait longer (catalog.lock_timeout_s in the params)"
+)
 _INCOMING = "_incoming"
 T = TypeVar("T")
 
@@ -156,7 +173,12 @@ def fill_dataset_generators(con: duckdb.DuckDBPyConnection) -> int:
 
 
 class CatalogBusy(CatalogError):
-    """The catalog file is held by another connection (usually a merge); retry later."""
+    """The catalog file is held by another connection (a merge, a notebook, a DuckDB shell);
+    `pid` is the holder's process when DuckDB reports it."""
+
+    def __init__(self, message: str, pid: int | None = None):
+        super().__init__(message)
+        self.pid = pid
 
 
 class CatalogNotFound(CatalogError):
@@ -167,12 +189,15 @@ class Catalog:
     """The catalog's one writer. Opens (and creates) the DuckDB file read-write.
 
     Hold it only as long as a merge takes: while it is open, no other process can read.
+    While another process holds the file (a reader left open), the open is retried for
+    `lock_timeout_s` (default: this process's `set_writer_lock_timeout`) before `CatalogBusy`.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, lock_timeout_s: float | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = _connect(self.path, read_only=False, config={})
+        timeout = _writer_wait_s if lock_timeout_s is None else lock_timeout_s
+        self._con = wait_while_busy(self.path, lambda: duckdb.connect(str(self.path)), timeout, writer=True)
         create_schema(self._con)
 
     def __enter__(self) -> Catalog:
@@ -253,27 +278,52 @@ class Catalog:
         return written
 
 
-def _connect(db: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
-    return wait_while_busy(db, lambda: duckdb.connect(str(db), read_only=read_only, config=config))
+def set_writer_lock_timeout(seconds: float) -> None:
+    """How long every later `Catalog` of this process waits for the file by default: a
+    stage sets it from its params' `catalog.lock_timeout_s` where it starts, so that the
+    merges of every flow wait as the params say."""
+    global _writer_wait_s
+    _writer_wait_s = seconds
 
 
-def wait_while_busy(db: Path, open_: Callable[[], T]) -> T:
-    """`open_()` (a connect to or an ATTACH of `db`), retried for `LOCK_WAIT_S` while another
-    connection holds the file; then `CatalogBusy`."""
-    deadline = time.monotonic() + LOCK_WAIT_S
+def wait_while_busy(db: Path, open_: Callable[[], T], timeout_s: float | None = None, writer: bool = False) -> T:
+    """`open_()` (a connect to or an ATTACH of `db`), retried with exponential backoff for
+    `timeout_s` (default `LOCK_WAIT_S`) while another connection holds the file; then
+    `CatalogBusy`, naming the holder's process when DuckDB reports it. A `writer` says
+    once that it waits, as its wait can be long."""
+    timeout_s = LOCK_WAIT_S if timeout_s is None else timeout_s
+    deadline = time.monotonic() + timeout_s
+    delay = _FIRST_RETRY_S
     while True:
         try:
             return open_()
         except (duckdb.IOException, duckdb.ConnectionException, duckdb.ResourceInUseException) as exc:
-            # IOException "Could not set lock": another process writes. ConnectionException
+            # IOException "Could not set lock": another process holds the file. ConnectionException
             # (connect) or ResourceInUseException (ATTACH): this process has the file open
             # with another configuration (e.g. a Catalog).
             busy = not isinstance(exc, duckdb.IOException) or "lock" in str(exc).lower()
             if not busy:
                 raise CatalogError(f"{db}: cannot open the catalog: {exc}") from None
-            if time.monotonic() >= deadline:
-                raise CatalogBusy(f"{db}: the catalog is in use by another connection (a merge running?): {exc}") from None
-            time.sleep(_RETRY_EVERY_S)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _busy(db, exc, timeout_s, _WRITER_ADVICE if writer else _READER_ADVICE) from None
+            if writer and delay == _FIRST_RETRY_S:
+                log.warning("%s: the catalog is in use by %s; the merge retries for up to %g s", db, _holder(exc)[0], timeout_s)
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, _MAX_RETRY_S)
+
+
+def _holder(exc: duckdb.Error) -> tuple[str, int | None]:
+    """Who holds the file, in words, and its PID."""
+    holder = _HOLDER.search(str(exc))
+    if holder is None:  # DuckDB names no process when the holder is this one
+        return "another connection of this process", None
+    return f"PID {holder['pid']} ({holder['exe']})", int(holder["pid"])
+
+
+def _busy(db: Path, exc: duckdb.Error, waited_s: float, advice: str) -> CatalogBusy:
+    who, pid = _holder(exc)
+    return CatalogBusy(f"{db}: the catalog is in use by {who}, still after {waited_s:g} s of retrying; {advice}. DuckDB: {exc}", pid)
 
 
 def open_read_only(db: Path, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
@@ -284,7 +334,7 @@ def open_read_only(db: Path, config: dict[str, Any] | None = None) -> duckdb.Duc
     db = Path(db)
     if not db.exists():
         raise CatalogNotFound(f"no catalog at {db} yet: it is created by the first merge of records")
-    return _connect(db, read_only=True, config=config or {})
+    return wait_while_busy(db, lambda: duckdb.connect(str(db), read_only=True, config=config or {}))
 
 
 def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:

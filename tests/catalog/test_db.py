@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
@@ -221,3 +222,42 @@ def test_readers_wait_for_the_writer_then_give_up(paths, monkeypatch):
     with Catalog(db):
         with pytest.raises(CatalogBusy):
             image_counts_by_generator(db)
+
+
+def _reader(db: Path, seconds: float | None = None) -> subprocess.Popen:
+    """Another process holding `db` open read-only, as a notebook does: for `seconds`, or
+    until its stdin closes."""
+    hold = f"time.sleep({seconds})" if seconds else "sys.stdin.read()"
+    code = f"import duckdb, sys, time; c = duckdb.connect({str(db)!r}, read_only=True); print('ready', flush=True); {hold}"
+    reader = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip() == "ready"
+    return reader
+
+
+def test_a_merge_waits_for_a_reader_in_another_process_to_let_go(paths, image):
+    db, staging = paths
+    Catalog(db).close()
+    write_shard(staging, "images", [image(1).to_row()])
+    reader = _reader(db, seconds=2)
+    started = time.monotonic()
+    try:
+        with Catalog(db, lock_timeout_s=60) as catalog:
+            counts = catalog.merge_staging(staging)
+    finally:
+        reader.communicate("", timeout=30)
+    assert time.monotonic() - started > 1.5, "the reader held the file"
+    assert counts["images"] == 1 and shard_files(staging, "images") == []
+
+
+def test_a_merge_blocked_past_its_timeout_names_the_readers_process(paths, image):
+    db, staging = paths
+    Catalog(db).close()
+    write_shard(staging, "images", [image(1).to_row()])
+    reader = _reader(db)
+    try:
+        with pytest.raises(CatalogBusy, match=rf"in use by PID {reader.pid} \(.*python.*\), still after 0.5 s.*catalog.lock_timeout_s") as busy:
+            Catalog(db, lock_timeout_s=0.5)
+    finally:
+        reader.communicate("", timeout=30)
+    assert busy.value.pid == reader.pid
+    assert len(shard_files(staging, "images")) == 1, "the shards wait for the next merge"

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,6 +79,33 @@ def test_files_and_temp_cleanup_after_a_killed_run(store):
     assert store.remove_temp_files() == 1
     assert not leftover.exists() and store.remove_temp_files() == 0
     assert store.contains(stored.sha256)
+
+
+def test_temp_cleanup_keeps_the_writes_of_a_live_run_and_deletes_a_dead_ones(store, monkeypatch):
+    temps = []
+    replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (temps.append(Path(src).name), replace(src, dst)))
+    stored = store.put(_image())
+    monkeypatch.undo()
+    (ours,) = temps
+    assert f".pid{os.getpid()}@{socket.gethostname()}." in ours, "a temp file names its writer"
+    folder = store.path_for(stored.sha256).parent
+    live = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        names = {
+            "live": ours.replace(f"pid{os.getpid()}@", f"pid{live.pid}@"),
+            "dead": ours.replace(f"pid{os.getpid()}@", f"pid{dead.pid}@"),
+            "other host": ours.replace(f"@{socket.gethostname()}.", "@elsewhere.example."),
+        }
+        for name in names.values():
+            (folder / name).write_bytes(b"half an image")
+        assert store.remove_temp_files() == 1
+        assert sorted(p.name for p in folder.glob(".*.tmp")) == sorted([names["live"], names["other host"]])
+    finally:
+        live.communicate(b"", timeout=30)
+    assert store.remove_temp_files() == 1 and [p.name for p in folder.glob(".*.tmp")] == [names["other host"]]
 
 
 def test_store_files_are_readable_by_others(store):
