@@ -4,22 +4,45 @@ the old file or the whole new one, never a part.
 The bytes go to a temp file in the destination's folder (a rename is atomic only within one
 file system), are fsynced, and the temp file is renamed over the destination; the folder is
 then fsynced so that the rename itself survives a crash. The temp name starts with a dot and
-ends in `.tmp`, so no reader globbing for the real suffix picks it up, and it carries the
-writer's PID so that clean-up can tell an in-flight write from an orphan.
+ends in `.tmp`, so no reader globbing for the real suffix picks it up, and it names its
+writer (`.pid<pid>@<host>.`) so that clean-up can tell another run's write in flight from
+the leftover of a killed one (`writer_alive`).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
+# mkstemp's random part has no dot, so the owner is the last `.pid...@...` before it.
+_TEMP_OWNER = re.compile(r"\.pid(?P<pid>\d+)@(?P<host>[^@/]+)\.[^.]*" + re.escape(TEMP_SUFFIX) + "$")
 
 
 def temp_prefix(name: str) -> str:
-    return f".{name}.{os.getpid()}."
+    return f".{name}.pid{os.getpid()}@{socket.gethostname()}."
+
+
+def writer_alive(temp_name: str) -> bool:
+    """Whether the writer named in a temp file's name may still be writing it: it runs on
+    this host, or on another one (a shared folder: its liveness cannot be told from here).
+    A name without a writer (from before writers were named) is a leftover."""
+    owner = _TEMP_OWNER.search(temp_name)
+    if owner is None:
+        return False
+    if owner["host"] != socket.gethostname():
+        return True
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        pass
+    return True
 
 
 def fsync_dir(folder: Path) -> None:

@@ -8,7 +8,6 @@ every row of a shard still has the type the other shards have.
 
 from __future__ import annotations
 
-import os
 import types
 import typing
 import uuid
@@ -20,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from aligngemini.atomic import write_with
 from aligngemini.catalog.schema import CatalogError, record_type
 
 _ARROW_TYPES: dict[type, pa.DataType] = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
@@ -72,24 +72,16 @@ def rows_to_arrow(table: str, rows: Sequence[Mapping]) -> pa.Table:
 def write_shard(staging: Path, table: str, rows: Sequence[Mapping]) -> Path | None:
     """Write `rows` as one new shard `staging/<table>/<uuid>.parquet`; None when there are no rows.
 
-    The file appears under its final name only once complete (temp name, then `os.replace`),
-    so a merge running at the same time either sees the whole shard or none of it. Safe to
-    call from many threads or processes at once: every shard has its own name.
+    The file appears under its final name only once complete (`aligngemini.atomic`: its
+    temp name does not end in .parquet), so a merge running at the same time either sees the
+    whole shard or none of it. Safe to call from many threads or processes at once: every
+    shard has its own name.
     """
     arrow = rows_to_arrow(table, rows)
     if arrow.num_rows == 0:
         return None
-    folder = Path(staging) / table
-    folder.mkdir(parents=True, exist_ok=True)
-    name = uuid.uuid4().hex
-    final = folder / f"{name}{SHARD_SUFFIX}"
-    # The temp name does not end in .parquet, so the merge never picks up a partial file.
-    temp = folder / f".{name}{SHARD_SUFFIX}.tmp"
-    try:
-        pq.write_table(arrow, temp)
-        os.replace(temp, final)
-    finally:
-        temp.unlink(missing_ok=True)
+    final = Path(staging) / table / f"{uuid.uuid4().hex}{SHARD_SUFFIX}"
+    write_with(final, lambda temp: pq.write_table(arrow, temp))
     return final
 
 

@@ -5,8 +5,8 @@ PNG encoding is deterministic (no metadata, fixed compress level), so the same p
 always give the same bytes and the same address within one environment; the bytes depend
 on the zlib that Pillow was built with, which the lockfile pins.
 
-Writes are atomic: a temp file `.<sha>.pid<pid>@<host>.<random>.tmp` in the final folder,
-fsync, then `os.replace`. A killed run leaves at most temp files (never a partial `.png`),
+Writes are atomic (`aligngemini.atomic`: a temp file named after its writer, fsync, rename).
+A killed run leaves at most temp files (never a partial `.png`),
 which `files()` ignores and `remove_temp_files()` deletes once their writer is gone (another
 run's writes in flight stay). Putting an image that is already stored does not rewrite it,
 so `put` is idempotent.
@@ -16,22 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import socket
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
+from aligngemini.atomic import TEMP_SUFFIX, write_atomic, writer_alive
 from aligngemini.paths import resolve_inside
 
 PNG_COMPRESS_LEVEL = 6
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_TEMP_SUFFIX = ".tmp"
-# The writer of a temp file, as `_write_atomic` names it; mkstemp's random part has no dot.
-_TEMP_OWNER = re.compile(r"\.pid(?P<pid>\d+)@(?P<host>[^@/]+)\.[^.]*" + re.escape(_TEMP_SUFFIX) + "$")
 
 
 @dataclass(frozen=True)
@@ -76,7 +71,7 @@ class ImageStore:
         sha = sha256_bytes(data)
         final = self.path_for(sha)
         if not final.is_file():
-            _write_atomic(final, data, prefix=f".{sha}.pid{os.getpid()}@{socket.gethostname()}.")
+            write_atomic(final, data)
         relative = final.relative_to(self.project_root).as_posix()
         return StoredImage(sha, relative, image.width, image.height)
 
@@ -89,41 +84,9 @@ class ImageStore:
         )
 
     def remove_temp_files(self) -> int:
-        """Delete the temp files a killed run left behind; returns how many. A temp file
-        whose writer still runs on this host, or runs on another host (a shared folder:
-        its liveness cannot be told from here), is kept; one named without its writer
-        (from before writers were named) is a leftover."""
-        leftovers = [path for path in self.root.glob(f"??/.*{_TEMP_SUFFIX}") if path.is_file() and not _writer_alive(path.name)]
+        """Delete the temp files a killed run left behind; returns how many. Another run's
+        writes in flight are kept (`aligngemini.atomic.writer_alive`)."""
+        leftovers = [path for path in self.root.glob(f"??/.*{TEMP_SUFFIX}") if path.is_file() and not writer_alive(path.name)]
         for path in leftovers:
             path.unlink(missing_ok=True)
         return len(leftovers)
-
-
-def _writer_alive(temp_name: str) -> bool:
-    owner = _TEMP_OWNER.search(temp_name)
-    if owner is None:
-        return False
-    if owner["host"] != socket.gethostname():
-        return True
-    try:
-        os.kill(int(owner["pid"]), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, under another user
-        pass
-    return True
-
-
-def _write_atomic(final: Path, data: bytes, prefix: str) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=final.parent, prefix=prefix, suffix=_TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o644)  # mkstemp's 0600 would make the store private
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, final)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

@@ -3,6 +3,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -57,7 +59,7 @@ def test_malformed_rows_are_refused(tmp_path, image, change, message):
 
 def test_a_failed_write_leaves_no_file_behind(tmp_path, image, monkeypatch):
     def crash(table, where):
-        where.write_bytes(b"PAR1 half a shard")
+        Path(where).write_bytes(b"PAR1 half a shard")
         raise OSError("disk full")
 
     monkeypatch.setattr(shards.pq, "write_table", crash)
