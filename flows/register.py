@@ -4,7 +4,9 @@ it to its dataset versions, branch checkpoints, params, git rev and metrics. It 
 the promotion gate: production (if any) is scored on the same clean images, and the
 candidate takes the `registry.gate.stage` only if it is at least as good (see
 `aligngemini.model_registry.gate`). Promotions and refusals are both recorded with their
-reason. The same fused bytes are registered once: a second run reports the version.
+reason. The same fused bytes are registered once: a second run reports the version, and a
+run after one that was killed finishes what it left undone (tag, catalog row, stage, copy,
+decision) under the same version.
 
 Writes `reports/registry.json`: the version, whether it was promoted, and why.
 
@@ -18,7 +20,7 @@ import json
 import torch
 from prefect import flow, get_run_logger
 
-from aligngemini.catalog.models import version_with_artifact
+from aligngemini.catalog.models import decisions
 from aligngemini.datasets.version import dvc_md5
 from aligngemini.model_registry.gate import CLEAN
 from aligngemini.model_registry.resolve import resolve_model
@@ -50,20 +52,23 @@ def register(params_path: str = "params.yaml") -> dict:
     fused = project.path(config.path)
     metrics = json.loads((project.reports / "evaluation" / "metrics.json").read_text())
     artifact_md5 = dvc_md5(fused)
-    known = version_with_artifact(project.catalog, config.artifact, artifact_md5)
-    if known is not None:
-        get_run_logger().info("this fused model is already registered as %s@%s: nothing to do", config.artifact, known)
-        summary = {"version": known, "registered": False, "promoted": None, "reason": "already registered"}
+    done = register_candidate(project, fused, artifact_md5, metrics)
+    merge_catalog(project.catalog, project.staging)
+    decided = decisions(project.catalog, config.artifact, done.version)
+    if decided and not (done.registered or done.repaired):
+        get_run_logger().info("this fused model is already registered as %s@%s: nothing to do", config.artifact, done.version)
+        summary = {"version": done.version, "registered": False, "repaired": [], "promoted": None, "reason": "already registered"}
     else:
-        record = register_candidate(project, fused, artifact_md5, metrics)
-        merge_catalog(project.catalog, project.staging)
-        baseline_version = stage_version(project.root, config.artifact, config.gate.stage)
-        baseline = _production_metrics(project, baseline_version) if baseline_version else None
-        decision = gate(project, record.version, metrics, baseline, baseline_version)
-        merge_catalog(project.catalog, project.staging)
+        if not decided:
+            baseline_version = stage_version(project.root, config.artifact, config.gate.stage)
+            compared = baseline_version not in (None, done.version)
+            baseline = _production_metrics(project, baseline_version) if compared else None
+            gate(project, done.version, metrics, baseline, baseline_version)
+            merge_catalog(project.catalog, project.staging)
+        (latest, *_) = decisions(project.catalog, config.artifact, done.version)
         summary = {
-            "version": record.version, "registered": True, "promoted": decision.promoted,
-            "reason": decision.reason, "baseline_version": baseline_version,
+            "version": done.version, "registered": done.registered, "repaired": list(done.repaired), "promoted": latest["promoted"],
+            "reason": latest["reason"], "baseline_version": latest["baseline_version"],
         }  # fmt: skip
     write_metrics(project.reports / "registry.json", summary)
     return summary

@@ -11,8 +11,8 @@ from aligngemini.catalog.db import open_read_only
 
 _MODEL_COLUMNS = [
     "name", "version", "commit", "artifact_md5", "fusion_rule", "pixel_checkpoint_sha256", "semantic_checkpoint_sha256",
-    "pixel_dataset_md5", "semantic_dataset_md5", "params_hash", "params", "generators", "git_rev", "metrics", "created_at",
-    "flow_run_id",
+    "pixel_dataset_md5", "semantic_dataset_md5", "params_hash", "params", "generators", "git_rev", "git_dirty", "metrics",
+    "created_at", "flow_run_id",
 ]  # fmt: skip
 _DECISION_COLUMNS = ["name", "version", "stage", "promoted", "reason", "baseline_version", "decided_at", "flow_run_id"]
 _JSON_COLUMNS = ("params", "generators", "metrics")
@@ -41,10 +41,11 @@ def model_version(db: Path, name: str, version: str) -> dict | None:
     return found[0] if found else None
 
 
-def version_with_artifact(db: Path, name: str, artifact_md5: str) -> str | None:
-    """The version already registered for these exact fused-model bytes, if any."""
-    found = _select(db, "SELECT version FROM models WHERE name = ? AND artifact_md5 = ? ORDER BY created_at", [name, artifact_md5], ["version"])
-    return found[0]["version"] if found else None
+def model_with_artifact(db: Path, name: str, artifact_md5: str) -> dict | None:
+    """The version (and its commit) already recorded for these exact fused-model bytes, if any."""
+    columns = ["version", "commit"]
+    found = _select(db, "SELECT version, commit FROM models WHERE name = ? AND artifact_md5 = ? ORDER BY created_at", [name, artifact_md5], columns)
+    return found[0] if found else None
 
 
 def training_of(db: Path, branch: str, checkpoint_sha256: str) -> dict | None:

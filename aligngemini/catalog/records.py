@@ -123,7 +123,8 @@ class ModelRecord:
     params_hash: str
     params: str  # JSON: the params sections the model depends on (datasets, branches, fusion)
     generators: str  # JSON list: the generators whose images the two datasets hold
-    git_rev: str | None  # the commit the pipeline ran on (the version commit's parent)
+    git_rev: str | None  # HEAD when the model was registered (the version commit's parent)
+    git_dirty: bool | None  # tracked files differed from HEAD; the version commit holds them as they were (None: recorded before this was)
     metrics: str  # JSON: the evaluation's metrics (see aligngemini.evaluation)
     created_at: str
     flow_run_id: str | None

@@ -147,12 +147,15 @@ DDL: tuple[str, ...] = (
         params                     VARCHAR NOT NULL,
         generators                 VARCHAR NOT NULL,
         git_rev                    VARCHAR,
+        git_dirty                  BOOLEAN,
         metrics                    VARCHAR NOT NULL,
         created_at                 TIMESTAMP NOT NULL,
         flow_run_id                VARCHAR,
         PRIMARY KEY (name, version)
     )
     """,
+    # Catalogs made before versions recorded a dirty tree: their rows read NULL.
+    "ALTER TABLE models ADD COLUMN IF NOT EXISTS git_dirty BOOLEAN",
     "CREATE INDEX IF NOT EXISTS models_pixel_dataset ON models (pixel_dataset_md5)",
     "CREATE INDEX IF NOT EXISTS models_semantic_dataset ON models (semantic_dataset_md5)",
     # Every gate decision, promotions and refusals alike, with its reason.

@@ -89,3 +89,10 @@ def check_placement(device: str | None, dtype: str | None) -> None:
         fail(f"--device {device!r}: expected auto, cpu, cuda or cuda:N")
     if dtype is not None and dtype not in get_args(DType):
         fail(f"--dtype {dtype!r}: expected one of {', '.join(get_args(DType))}")
+
+
+def code_state(model: dict) -> str:
+    """Which code made a registered model: HEAD then, whether the work tree differed from it,
+    and the version commit that holds the files as they were."""
+    dirty = {True: "with uncommitted changes", False: "clean", None: "dirty state not recorded"}[model.get("git_dirty")]
+    return f"HEAD {(model['git_rev'] or '-')[:12]} ({dirty}), registered commit {model['commit'][:12]}"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import typer
 
 from aligngemini.catalog.lineage import generator_lineage, image_lineage, model_lineage
-from aligngemini.cli.common import DEFAULT_PARAMS, CatalogOption, JsonOption, ParamsOption, existing_catalog, fail, print_json
+from aligngemini.cli.common import DEFAULT_PARAMS, CatalogOption, JsonOption, ParamsOption, code_state, existing_catalog, fail, print_json
 from aligngemini.errors import AlignGeminiError
 
 app = typer.Typer(no_args_is_help=True, help="Lineage from the catalog: models, images, generators.")
@@ -39,8 +39,8 @@ def model(
         print_json(found)
         return
     m = found["model"]
-    typer.echo(f"model {m['tag']}  commit {m['commit'][:12]}  artifact md5 {m['artifact_md5']}  fusion {m['fusion_rule']}")
-    typer.echo(f"  git rev {m['git_rev'] or '-'}  params hash {m['params_hash'][:12]}  created {m['created_at']}")
+    typer.echo(f"model {m['tag']}  artifact md5 {m['artifact_md5']}  fusion {m['fusion_rule']}")
+    typer.echo(f"  code: {code_state(m)}  params hash {m['params_hash'][:12]}  created {m['created_at']}")
     fused = {name: sets.get("clean", {}).get("fused", {}) for name, sets in m["metrics"].get("sets", {}).items()}
     typer.echo("  fused balanced accuracy (clean): " + ", ".join(f"{name} {f.get('balanced_accuracy')}" for name, f in fused.items()))
     typer.echo("datasets:")

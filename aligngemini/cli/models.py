@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from aligngemini.catalog.models import decisions, model_version, model_versions
-from aligngemini.cli.common import DEFAULT_PARAMS, JsonOption, ParamsOption, fail, load_project_or_fail, print_json
+from aligngemini.cli.common import DEFAULT_PARAMS, JsonOption, ParamsOption, code_state, fail, load_project_or_fail, print_json
 from aligngemini.errors import AlignGeminiError
 from aligngemini.model_registry.gate import fused_figures
 from aligngemini.model_registry.promote import promote
@@ -77,8 +77,9 @@ def show_model(
         print_json(row)
         return
     for key in ("name", "version", "stages", "commit", "artifact_md5", "fusion_rule", "generators", "pixel_dataset_md5",
-                "semantic_dataset_md5", "pixel_checkpoint_sha256", "semantic_checkpoint_sha256", "params_hash", "git_rev", "created_at"):  # fmt: skip
+                "semantic_dataset_md5", "pixel_checkpoint_sha256", "semantic_checkpoint_sha256", "params_hash", "created_at"):  # fmt: skip
         typer.echo(f"{key + ':':<28} {row[key]}")
+    typer.echo(f"{'code:':<28} {code_state(row)}")
     for name, by_condition in row["metrics"]["sets"].items():
         fused = by_condition["clean"]["fused"]
         typer.echo(f"{name + ' (fused, clean):':<28} balanced accuracy {fused['balanced_accuracy']}, real {fused['real_accuracy']}, fake {fused['fake_accuracy']}")

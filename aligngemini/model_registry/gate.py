@@ -27,10 +27,14 @@ def fused_figures(metrics: Mapping, metric_set: str) -> tuple[float, float]:
         raise KeyError(f"evaluation metrics lack sets.{metric_set}.{CLEAN}.{FUSED} balanced/real accuracy") from exc
 
 
-def decide(candidate: Mapping, baseline: Mapping | None, config: GateConfig, baseline_version: str | None = None) -> GateDecision:
+def decide(
+    candidate: Mapping, baseline: Mapping | None, config: GateConfig, baseline_version: str | None = None, candidate_version: str | None = None
+) -> GateDecision:
     """Gate `candidate` against `baseline` (both evaluation metrics of the same images; None
     when nothing is in the stage yet)."""
     cand_bacc, cand_real = fused_figures(candidate, config.metric_set)
+    if candidate_version is not None and baseline_version == candidate_version:
+        return GateDecision(True, f"already in {config.stage}: a run that stopped before recording its decision promoted it (balanced accuracy {cand_bacc:.4f})")
     if baseline is None:
         return GateDecision(True, f"no {config.stage} model yet; candidate balanced accuracy {cand_bacc:.4f} on '{config.metric_set}'")
     base_bacc, base_real = fused_figures(baseline, config.metric_set)

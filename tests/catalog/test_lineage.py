@@ -69,7 +69,7 @@ def _model(index: int, version: str, pixel: str, semantic: str, semantic_ckpt: s
         name=MODEL, version=version, commit=f"commit{index}", artifact_md5=f"art{index}", fusion_rule="or",
         pixel_checkpoint_sha256=PIXEL_CHECKPOINT, semantic_checkpoint_sha256=semantic_ckpt,
         pixel_dataset_md5=pixel, semantic_dataset_md5=semantic, params_hash="h" * 64,
-        params=json.dumps({"fusion": {"rule": "or"}}), generators=json.dumps(["gen-a", "gen-b"]), git_rev="rev1",
+        params=json.dumps({"fusion": {"rule": "or"}}), generators=json.dumps(["gen-a", "gen-b"]), git_rev="rev1", git_dirty=index == 1,
         metrics=json.dumps({"balanced_accuracy": 0.9 + index / 100}), created_at=_at(26 + index), flow_run_id="run-4",
     ).to_row()  # fmt: skip
 
@@ -287,6 +287,17 @@ def test_catalog_from_before_the_derived_table_answers_the_same_and_is_filled_at
         assert query(old) == query(db)
     _merge(old, tmp_path / "nothing-staged")
     assert _dataset_generators(old) == DATASET_GENERATORS
+
+
+def test_catalog_from_before_the_dirty_flag_takes_new_models_and_reads_old_ones_as_unknown(tmp_path):
+    old = build_lineage_catalog(tmp_path / "catalog.duckdb")
+    with duckdb.connect(str(old)) as con:
+        for index in ("models_pixel_dataset", "models_semantic_dataset"):  # DuckDB alters no table an index depends on
+            con.execute(f"DROP INDEX {index}")
+        con.execute("ALTER TABLE models DROP COLUMN git_dirty")
+    write_shard(tmp_path / "staging", "models", [_model(3, "v0.0.3", "p1" * 16, "s2" * 16, "cs2" * 20)])
+    _merge(old, tmp_path / "staging")
+    assert [model_lineage(old, v)["model"]["git_dirty"] for v in ("v0.0.1", "v0.0.3")] == [None, False]
 
 
 def test_a_generator_reaching_both_datasets_of_a_model_counts_each_image_once(tmp_path):

@@ -35,6 +35,8 @@ def test_model_text_mentions_datasets_generators_and_decisions(db):
     assert result.exit_code == 0, result.output
     for fact in (f"{MODEL}@v0.0.2", "s2" * 16, "gen-c", "refused", "baseline v0.0.1", "cs2cs2cs2cs2"):
         assert fact in result.stdout
+    assert "HEAD rev1 (with uncommitted changes), registered commit commit1" in result.stdout
+    assert "HEAD rev1 (clean), registered commit commit0" in _invoke(db, "model", "v0.0.1").stdout
 
 
 def test_image_json_and_text(db):
