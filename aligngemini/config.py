@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from aligngemini.config_base import DType, Strict, device_field, dtype_field
+from aligngemini.config_base import DType, Strict, device_field, dtype_field, revision_field
 from aligngemini.datasets.align import resample_reach
 from aligngemini.errors import ConfigError
 from aligngemini.evaluation.config import EvaluationConfig
@@ -78,6 +78,7 @@ class GeneratorEntry(Strict):
     name: str = Field(description="Unique generator name recorded on every image it makes.")
     pipeline: str = Field(description="diffusers pipeline class name, or 'auto' to read it from model_index.json.")
     model: str = Field(description="Local directory (relative to the project root) or hub id given to from_pretrained.")
+    revision: str | None = revision_field("the pipeline")
     steps: int = Field(gt=0, description="Denoising steps.")
     guidance: float = Field(ge=0, description="Classifier-free guidance scale (ignored by unconditional pipelines).")
     resolution: int = Field(gt=0, multiple_of=8, description="Output side in pixels.")
@@ -120,6 +121,7 @@ class ReconstructorEntry(Strict):
     kind: str = Field(description="Registered autoencoder kind (aligngemini.reconstruction.autoencoders.AUTOENCODERS): 'autoencoder_kl', 'vq_model', 'autoencoder_tiny' or 'autoencoder_dc'; names the diffusers class that loads `model`.")
     model: str = Field(description="Local directory (relative to the project root) or hub id given to from_pretrained.")
     subfolder: str | None = Field(default=None, description="Subfolder of `model` holding the autoencoder (e.g. 'vae' for a whole Stable Diffusion repo).")
+    revision: str | None = revision_field("the autoencoder's repo")
 
     @field_validator("name")
     @classmethod

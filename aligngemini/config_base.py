@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 DType = Literal["float32", "bfloat16", "float16"]
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
+REVISION_PATTERN = r"^[0-9a-f]{40}$"
 
 
 class Strict(BaseModel):
@@ -19,6 +20,14 @@ class Strict(BaseModel):
 
 def device_field(what: str) -> object:
     return Field(default="auto", pattern=DEVICE_PATTERN, description=f"torch device of {what}: 'auto' (CUDA when present, else the CPU), 'cpu', 'cuda' or 'cuda:N'; without CUDA, 'cuda' falls back to the CPU with one warning.")
+
+
+def revision_field(what: str) -> object:
+    return Field(
+        default=None,
+        pattern=REVISION_PATTERN,
+        description=f"Hub commit (40 hex digits) of {what}, passed to every from_pretrained: a later upload to the hub repo cannot change what a trained or registered model is paired with. Ignored when the model is a local directory; null loads the hub's main branch (`aligngemini check` warns).",
+    )
 
 
 def dtype_field(what: str) -> object:

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import timm
 import torch
@@ -55,25 +56,57 @@ def _cuda() -> tuple[str, int] | None:
     return props.name, props.total_memory
 
 
-def model_references(params: Params) -> list[tuple[str, str]]:
-    """(who needs it, model reference) for every model a run of `params` loads."""
-    refs = [(f"generator {g.name}", g.model) for g in params.generators]
-    refs += [(f"reconstructor {r.name}", r.model) for r in params.reconstruction.reconstructors]
-    refs.append(("semantic base", params.semantic.model))
+class ModelRef(NamedTuple):
+    who: str  # what needs it
+    ref: str  # a directory relative to the project root, or a hub id
+    revision: str | None  # the hub commit it is pinned to
+
+
+def model_references(params: Params) -> list[ModelRef]:
+    """Every model a run of `params` loads."""
+    refs = [ModelRef(f"generator {g.name}", g.model, g.revision) for g in params.generators]
+    refs += [ModelRef(f"reconstructor {r.name}", r.model, r.revision) for r in params.reconstruction.reconstructors]
+    refs.append(ModelRef("semantic base", params.semantic.model, params.semantic.revision))
     backbone = params.pixel.backbone
     timm_name = backbone.options.get("model")
     if backbone.pretrained and isinstance(timm_name, str):
         hub_id = getattr(timm.models.get_pretrained_cfg(timm_name), "hf_hub_id", None) if timm.is_model(timm_name) else None
-        refs.append((f"pixel backbone {timm_name}", hub_id or timm_name))
+        refs.append(ModelRef(f"pixel backbone {timm_name}", hub_id or timm_name, backbone.options.get("revision")))
     return refs
 
 
-def _cached_repos(cache: Path) -> dict[str, int]:
+@dataclass(frozen=True)
+class CachedRepo:
+    size: int
+    revisions: frozenset[str]  # the commits it holds a snapshot of
+
+
+def _cached_repos(cache: Path) -> dict[str, CachedRepo]:
     try:
         info = scan_cache_dir(cache)
     except CacheNotFound:
         return {}
-    return {repo.repo_id: repo.size_on_disk for repo in info.repos if repo.repo_type == "model"}
+    return {
+        repo.repo_id: CachedRepo(repo.size_on_disk, frozenset(r.commit_hash for r in repo.revisions))
+        for repo in info.repos if repo.repo_type == "model"
+    }  # fmt: skip
+
+
+def _hub_check(model: ModelRef, cached: dict[str, CachedRepo], machine: Machine) -> tuple[str, str]:
+    repo = cached.get(model.ref)
+    at = f" at {model.revision[:12]}" if model.revision else ""
+    download = f"huggingface-cli download {model.ref}" + (f" --revision {model.revision}" if model.revision else "")
+    if repo is not None and (model.revision is None or model.revision in repo.revisions):
+        status, detail = OK, f"in the Hugging Face cache{at} ({repo.size / GIB:.1f} GiB)"
+    elif machine.offline:
+        held = "not" if repo is None else f"cached, but not{at}"
+        status, detail = PROBLEM, f"{held} in the Hugging Face cache {machine.hf_cache}, and HF_HUB_OFFLINE is set: download it first ({download})"
+    else:
+        status, detail = WARNING, f"not in the Hugging Face cache {machine.hf_cache}{at}: the stage that loads it downloads it"
+    if model.revision is None and status != PROBLEM:
+        # unpinned, a later upload changes what a registered adapter or checkpoint meets
+        status, detail = WARNING, f"{detail}; no revision: loads the hub's latest commit (pin it with `revision:`)"
+    return status, detail
 
 
 def check_models(params: Params, root: Path, machine: Machine) -> list[Check]:
@@ -81,19 +114,15 @@ def check_models(params: Params, root: Path, machine: Machine) -> list[Check]:
     models_root = (root / params.paths.models_root).resolve()
     cached = _cached_repos(machine.hf_cache)
     checks = []
-    for who, ref in model_references(params):
-        local = (root / ref).resolve()
+    for model in model_references(params):
+        local = (root / model.ref).resolve()
         if local.is_dir():
-            status, detail = OK, f"local folder {ref}"
+            status, detail = OK, f"local folder {model.ref}"
         elif local.parent == models_root and local.name in bootstrap:
-            status, detail = OK, f"{ref}: built by the bootstrap stage"
-        elif ref in cached:
-            status, detail = OK, f"in the Hugging Face cache ({cached[ref] / GIB:.1f} GiB)"
-        elif machine.offline:
-            status, detail = PROBLEM, f"not in the Hugging Face cache {machine.hf_cache}, and HF_HUB_OFFLINE is set: download it first (huggingface-cli download {ref})"
+            status, detail = OK, f"{model.ref}: built by the bootstrap stage"
         else:
-            status, detail = WARNING, f"not in the Hugging Face cache {machine.hf_cache}: the stage that loads it downloads it"
-        checks.append(Check("model", f"{who}: {ref}", status, detail))
+            status, detail = _hub_check(model, cached, machine)
+        checks.append(Check("model", f"{model.who}: {model.ref}", status, detail))
     return checks
 
 

@@ -32,7 +32,7 @@ from aligngemini.manifest import read_manifest  # noqa: E402
 from aligngemini.project import Project  # noqa: E402
 from aligngemini.reconstruction.crop import crop_to_multiple  # noqa: E402
 from aligngemini.reconstruction.jobs import ReconPlan, batch_jobs, plan_reconstructions  # noqa: E402
-from aligngemini.reconstruction.vae import clear_vae_cache, load_vae, reconstruct  # noqa: E402
+from aligngemini.reconstruction.vae import clear_vae_cache, load_reconstructor, reconstruct  # noqa: E402
 from aligngemini.datasets.align import resize  # noqa: E402
 from flows.reconstruct import reconstruct as reconstruct_flow  # noqa: E402
 
@@ -58,7 +58,7 @@ def reconstruction_throughput(project: Project, scratch: Path) -> None:
     for batch in batch_jobs(jobs, cfg.batch_size):
         entry = cfg.reconstructor(batch[0].reconstructor)
         images = [crop_to_multiple(bench.load_image(job.parent_path)) for job in batch]
-        vae = load_vae(entry.model, entry.subfolder, bench.root, entry.kind, device=bench.params.reconstruction.device, dtype=bench.params.reconstruction.dtype)
+        vae = load_reconstructor(entry, bench.root, device=bench.params.reconstruction.device, dtype=bench.params.reconstruction.dtype)
         inputs.append((vae, [resize(im, job.resize)[0] if job.resize else im for im, job in zip(images, batch)]))
     start = time.perf_counter()
     for vae, batch in inputs:

@@ -52,7 +52,7 @@ from aligngemini.pixel.model import PixelExpert  # noqa: E402
 from aligngemini.pixel.train import train_pixel_expert  # noqa: E402
 from aligngemini.project import Project  # noqa: E402
 from aligngemini.reconstruction.jobs import ReconPlan, batch_jobs, native_size, plan_reconstructions, reconstruct_jobs  # noqa: E402
-from aligngemini.reconstruction.vae import load_vae  # noqa: E402
+from aligngemini.reconstruction.vae import load_reconstructor  # noqa: E402
 
 DETECTOR = "pixel"
 
@@ -155,7 +155,7 @@ class Workspace:
         missing = [job for job in jobs if job.key not in have]
         for batch in batch_jobs(missing, cfg.batch_size):
             entry = cfg.reconstructor(batch[0].reconstructor)
-            vae = load_vae(entry.model, entry.subfolder, self.project.root, entry.kind, device=self.project.params.reconstruction.device, dtype=self.project.params.reconstruction.dtype)
+            vae = load_reconstructor(entry, self.project.root, device=self.project.params.reconstruction.device, dtype=self.project.params.reconstruction.dtype)
             records = reconstruct_jobs(vae, batch, self.load, self.scratch.store("reconstruction"), cfg.seed, cfg.batch_size, _now(), None)
             have.update({(r.parent_sha256, r.transform): r.to_row() for r in records})
         # only the planned rows: native_reconstructions would otherwise prefer another source's

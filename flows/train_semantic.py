@@ -40,7 +40,7 @@ def train_vlm(project: Project, data: TrainingData, init: Path | None) -> TrainR
         sets[split], problems = read_split(manifest, {split}, project.data_root, project.root, project.params.images)
         if problems:  # the validate stage saw every file; a problem now means the data changed since
             raise AlignGeminiError(f"{manifest}: {len(problems)} unreadable sample(s) in split '{split}', e.g. {problems[0]}")
-    vlm = load_vlm(resolve_model(cfg.model, project.root), cfg.dtype, cfg.device)
+    vlm = load_vlm(resolve_model(cfg.model, project.root), cfg.dtype, cfg.device, cfg.revision)
     return train(vlm, sets["train"], cfg, sets["val"], init_adapter=init)
 
 

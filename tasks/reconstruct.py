@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from aligngemini.catalog.shards import write_shard
 from aligngemini.project import Project
 from aligngemini.reconstruction.jobs import ReconJob, reconstruct_jobs
-from aligngemini.reconstruction.vae import load_vae
+from aligngemini.reconstruction.vae import load_reconstructor
 from tasks.runtime import current_flow_run_id, now_iso
 
 
@@ -18,7 +18,7 @@ def reconstruct_batch_task(project: Project, jobs: list[ReconJob]) -> int:
     cfg = project.params.reconstruction
     torch.set_num_threads(cfg.threads)
     entry = cfg.reconstructor(jobs[0].reconstructor)
-    vae = load_vae(entry.model, entry.subfolder, project.root, entry.kind, device=cfg.device, dtype=cfg.dtype)
+    vae = load_reconstructor(entry, project.root, device=cfg.device, dtype=cfg.dtype)
     records = reconstruct_jobs(
         vae, jobs, project.load_image, project.store("reconstruction"), cfg.seed, cfg.batch_size,
         created_at=now_iso(), flow_run_id=current_flow_run_id(),

@@ -157,6 +157,35 @@ def image_limits() -> ImageLimits:
     return ImageLimits(max_pixels=40_000_000, max_bytes=52_428_800, min_side=16, animated="refuse")
 
 
+@dataclass(frozen=True)
+class HubCache:
+    """A Hugging Face hub cache (the layout `huggingface_hub` reads offline) in a temp dir."""
+
+    root: Path
+
+    def pin(self, repo_id: str, revision: str, folder: Path, subfolder: str | None = None) -> None:
+        """`folder`'s files as `repo_id` at commit `revision` (under `subfolder`), while the
+        repo's main branch points at an empty commit: only a load at `revision` finds them."""
+        repo = self.root / f"models--{repo_id.replace('/', '--')}"
+        target = repo / "snapshots" / revision / (subfolder or "")
+        shutil.copytree(folder, target, dirs_exist_ok=True)
+        (repo / "snapshots" / EMPTY_COMMIT).mkdir(exist_ok=True)
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / "main").write_text(EMPTY_COMMIT)
+
+
+EMPTY_COMMIT = "e" * 40
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch) -> HubCache:
+    """Loaders read this cache (HF_HUB_OFFLINE is set for the whole session)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    return HubCache(tmp_path / "hub")
+
+
 ROOT = Path(__file__).resolve().parents[1]
 TEST_PROMPTS = ["a cat on a table", "a rocket at dawn", "a red flower"]
 

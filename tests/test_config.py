@@ -52,6 +52,18 @@ def test_bad_value_names_key(tmp_path, raw):
     assert err.value.key == "ingest.tile_size"
 
 
+@pytest.mark.parametrize("path", [("generators", 0), ("reconstruction", "reconstructors", 0), ("semantic",)])
+@pytest.mark.parametrize("revision", ["main", "v1.0", "ABCDEF" + "0" * 34, "0" * 39])
+def test_a_revision_that_is_not_a_commit_hash_names_the_key(tmp_path, raw, path, revision):
+    section = raw
+    for part in path:
+        section = section[part]
+    section["revision"] = revision  # a branch or tag moves: only a commit pins what is loaded
+    with pytest.raises(ConfigError) as err:
+        load_params(_write(tmp_path, raw))
+    assert err.value.key == ".".join(map(str, (*path, "revision")))
+
+
 def test_duplicate_generator_names_refused(tmp_path, raw):
     raw["generators"].append(dict(raw["generators"][0]))
     with pytest.raises(ConfigError, match="unique"):

@@ -3,7 +3,9 @@ one and names nothing that the offline tests do not exercise: every generator cl
 call convention and a tiny bootstrap builder, whose build is loaded and called here through
 the same code; the pixel backbone and its options go through the real builder (on the meta
 device: nothing downloaded or allocated); the VLM resolves, through the same Auto class, to
-the class the tiny VLM builder saves, and its LoRA pattern adapts only the language model."""
+the class the tiny VLM builder saves, and its LoRA pattern adapts only the language model.
+Every hub model is pinned to a commit, and each loader loads that commit: a hub cache holds
+the tiny build at the pinned commit while the repo's main branch is empty."""
 
 from __future__ import annotations
 
@@ -21,10 +23,14 @@ from transformers import AutoConfig, AutoModelForImageTextToText
 
 from aligngemini.bootstrap import BUILDERS, BuildContext, build_model
 from aligngemini.config import BootstrapModel, GeneratorEntry, Params, load_params
+from aligngemini.config_base import REVISION_PATTERN
 from aligngemini.errors import ConfigError
-from aligngemini.generation.pipelines import CONVENTIONS, clear_pipeline_cache, load_pipeline, run_pipeline
+from aligngemini.generation.pipelines import CONVENTIONS, GeneratorLoadError, clear_pipeline_cache, load_pipeline, run_pipeline
 from aligngemini.pixel.backbones import BACKBONES, build_backbone
+from aligngemini.preflight import model_references
 from aligngemini.reconstruction.autoencoders import AUTOENCODERS
+from aligngemini.reconstruction.vae import clear_vae_cache, kind_of, load_reconstructor
+from aligngemini.semantic.model import load_vlm
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = ROOT / "params.full.yaml"
@@ -127,6 +133,36 @@ def test_every_convention_generates_from_a_tiny_build(
     assert np.asarray(images[0]).std() > 0
 
 
+def test_every_hub_model_is_pinned_to_a_commit(full: Params) -> None:
+    refs = model_references(full)
+    assert len(refs) == len(full.generators) + len(full.reconstruction.reconstructors) + 2
+    assert [ref.who for ref in refs if not re.fullmatch(REVISION_PATTERN, ref.revision or "")] == []
+
+
+def test_generators_load_at_their_pinned_commit(full: Params, tiny_pipelines: dict[str, Path], hub_cache) -> None:
+    for entry in full.generators:
+        hub_cache.pin(entry.model, entry.revision, tiny_pipelines[entry.pipeline])
+    clear_pipeline_cache()
+    try:
+        for entry in full.generators:
+            assert type(load_pipeline(entry, ROOT, "cpu")).__name__ == entry.pipeline
+        with pytest.raises(GeneratorLoadError, match=full.generators[0].model):
+            load_pipeline(full.generators[0].model_copy(update={"revision": None}), ROOT, "cpu")  # main: nothing there
+    finally:
+        clear_pipeline_cache()
+
+
+def test_reconstructors_load_at_their_pinned_commit(full: Params, tiny_pipelines: dict[str, Path], hub_cache, tmp_path: Path) -> None:
+    built = {"autoencoder_kl": next(iter(tiny_pipelines.values())).parent / "autoencoder_kl", "autoencoder_tiny": _build(tmp_path, "autoencoder_tiny")}
+    clear_vae_cache()
+    try:
+        for entry in full.reconstruction.reconstructors:
+            hub_cache.pin(entry.model, entry.revision, built[entry.kind], entry.subfolder)
+            assert kind_of(load_reconstructor(entry, ROOT, device="cpu", dtype="float32")) is AUTOENCODERS.get(entry.kind), entry.name
+    finally:
+        clear_vae_cache()
+
+
 def test_pixel_backbone_builds_from_the_full_options(full: Params) -> None:
     backbone = full.pixel.backbone
     assert backbone.name in BACKBONES
@@ -135,12 +171,14 @@ def test_pixel_backbone_builds_from_the_full_options(full: Params) -> None:
     vit = built.module.base_model.model
     assert vit.default_cfg["architecture"] + "." + vit.default_cfg["tag"] == backbone.options["model"]
     assert tuple(vit.patch_embed.img_size) == (full.pixel.crop_size,) * 2
+    assert vit.pretrained_cfg["hf_hub_id"] == f"timm/{backbone.options['model']}@{backbone.options['revision']}", "timm loads the pinned commit"
     assert built.module.peft_config["default"].r == backbone.options["lora_rank"] == 8
 
 
-def test_semantic_model_loads_through_the_tiny_builders_class(full: Params, tmp_path: Path) -> None:
+def test_semantic_model_loads_through_the_tiny_builders_class(full: Params, tmp_path: Path, hub_cache) -> None:
     """load_vlm's AutoModelForImageTextToText maps the hub model's type to the class the
-    tiny builder saves, and the LoRA pattern adapts that class's language model only."""
+    tiny builder saves, at the pinned commit, and the LoRA pattern adapts that class's
+    language model only."""
     semantic = full.semantic
     model_type = HUB_MODEL_TYPES[semantic.model]
     tiny = _build(tmp_path, "qwen2_5_vl", resolution=64, steps=0)
@@ -154,6 +192,9 @@ def test_semantic_model_loads_through_the_tiny_builders_class(full: Params, tmp_
     adapted = [name for name, _ in model.named_modules() if re.fullmatch(semantic.lora.target_modules, name)]
     assert adapted and all("language_model" in name for name in adapted)
     assert not any("visual" in name for name in adapted)
+
+    hub_cache.pin(semantic.model, semantic.revision, tiny)
+    assert type(load_vlm(semantic.model, "float32", "cpu", semantic.revision).model) is model_class
 
 
 @pytest.mark.parametrize(

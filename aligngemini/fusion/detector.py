@@ -89,7 +89,7 @@ class FusedDetector:
         expert, _ = load_checkpoint(model_dir / PIXEL_DIR)
         expert.place(device or trained.pixel.device, dtype or trained.pixel.dtype)
         base = resolve_base_model(info.semantic_base_model, Path(project_root))
-        vlm = load_detector(base, model_dir / SEMANTIC_DIR, dtype or trained.semantic.dtype, device or trained.semantic.device)
+        vlm = load_detector(base, model_dir / SEMANTIC_DIR, dtype or trained.semantic.dtype, device or trained.semantic.device, info.semantic_base_revision)
         return cls(expert, info.pixel_inference, vlm, info.prompt, info.eval_batch_size, info.fusion_model, info.semantic_max_side)
 
     def branch_scores(self, images: Sequence[Image.Image], names: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from aligngemini.config_base import DType, Placement, Strict
+from aligngemini.config_base import REVISION_PATTERN, DType, Placement, Strict
 from aligngemini.errors import AlignGeminiError
 from aligngemini.folders import swap_in
 from aligngemini.fusion.rules import FusionError, FusionModel
@@ -55,6 +55,7 @@ class FusedModelInfo(Strict):
     format: Literal["aligngemini-fused-model/1"] = Field(description="Version of this folder's layout.")
     fusion: dict[str, Any] = Field(description="The fitted fusion model (FusionModel.to_dict).")
     semantic_base_model: str = Field(description="Base VLM: a directory relative to the project root, or a hub id.")
+    semantic_base_revision: str | None = Field(default=None, pattern=REVISION_PATTERN, description="Hub commit of the base VLM the adapter was trained on (semantic.revision), loaded by detect; None: the hub's main branch, or a local directory.")
     prompt: str = Field(min_length=1, description="The semantic branch's question.")
     dtype: DType = Field(description="Weights dtype of the base VLM.")
     eval_batch_size: int = Field(gt=0, description="Images per semantic forward pass.")
@@ -93,6 +94,7 @@ def write_fused_model(
         format=FORMAT,
         fusion=fusion.to_dict(),
         semantic_base_model=semantic_base_model,
+        semantic_base_revision=semantic.revision,
         prompt=semantic.prompt,
         dtype=semantic.dtype,
         eval_batch_size=semantic.eval_batch_size,

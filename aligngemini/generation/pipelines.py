@@ -90,14 +90,14 @@ def load_pipeline(entry: GeneratorEntry, project_root: Path, device: str) -> dif
     optional model offload and VAE tiling."""
     source = resolve_model(entry.model, project_root)
     place = resolve_device(device)
-    key = (source, entry.pipeline, entry.torch_dtype, str(place), entry.cpu_offload, entry.vae_tiling)
+    key = (source, entry.revision, entry.pipeline, entry.torch_dtype, str(place), entry.cpu_offload, entry.vae_tiling)
     with _cache_lock:
         if key not in _cache:
             cls = diffusers.DiffusionPipeline if entry.pipeline == "auto" else getattr(diffusers, entry.pipeline, None)
             if cls is None:
                 raise GeneratorLoadError(f"generator '{entry.name}': diffusers has no pipeline class '{entry.pipeline}'")
             try:
-                pipe = cls.from_pretrained(source, dtype=torch_dtype(entry.torch_dtype))
+                pipe = cls.from_pretrained(source, revision=entry.revision, dtype=torch_dtype(entry.torch_dtype))
             except (OSError, ValueError) as exc:
                 raise GeneratorLoadError(f"generator '{entry.name}': cannot load '{entry.model}': {exc}") from exc
             if convention_of(pipe, entry).autocast:  # also refuses an unsupported class before any work is queued

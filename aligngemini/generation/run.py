@@ -43,7 +43,9 @@ def generate_batch(
 
 
 def config_hash(entry: GeneratorEntry) -> str:
-    return hashlib.sha256(json.dumps(entry.model_dump(), sort_keys=True).encode()).hexdigest()
+    # an unpinned entry hashes as it did before entries had a revision: the same configuration
+    dumped = entry.model_dump(exclude={"revision"} if entry.revision is None else None)
+    return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
 
 
 def generator_record(entry: GeneratorEntry, project_root: Path, device: str, registered_at: str) -> GeneratorRecord:

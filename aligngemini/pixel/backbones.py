@@ -9,6 +9,7 @@ anything: checkpoints are rebuilt that way before their own weights are loaded.
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +18,7 @@ import timm
 import torch
 from torch import nn
 
+from aligngemini.config_base import REVISION_PATTERN
 from aligngemini.errors import AlignGeminiError
 from aligngemini.registry import Registry
 
@@ -94,6 +96,19 @@ def efficientnet_lite0(*, crop_size: int, pretrained: bool, drop_rate: float = 0
     return Backbone(model, IMAGENET_MEAN, IMAGENET_STD)
 
 
+def _pinned(model: str, revision: str | None) -> dict[str, str] | None:
+    """timm's pretrained-config overlay that loads `model`'s hub weights at `revision`
+    (timm reads a revision after '@' in hf_hub_id)."""
+    if revision is None:
+        return None
+    if not re.fullmatch(REVISION_PATTERN, revision):
+        raise AlignGeminiError(f"pixel.backbone.options.revision: {revision!r} is not a hub commit (40 hex digits)")
+    hub_id = getattr(timm.models.get_pretrained_cfg(model), "hf_hub_id", None) if timm.is_model(model) else None
+    if not hub_id:
+        raise AlignGeminiError(f"pixel.backbone.options.revision is set, but timm loads {model!r} from no hub repo")
+    return {"hf_hub_id": f"{hub_id}@{revision}"}
+
+
 @BACKBONES.register("timm_vit_lora")
 def timm_vit_lora(
     *,
@@ -104,16 +119,17 @@ def timm_vit_lora(
     lora_alpha: float = 8.0,
     lora_dropout: float = 0.0,
     lora_targets: tuple[str, ...] | list[str] = ("qkv",),
+    revision: str | None = None,
 ) -> Backbone:
     """A timm ViT (default: DINOv2 ViT-L/14 as in DDA) built at `crop_size` with a one-logit
     head, wrapped in peft LoRA adapters (rank 8 on the attention `qkv` projections, as DDA).
     Only the adapters and the head train; the head is a peft `modules_to_save` copy.
 
-    `pretrained=True` fetches the timm weights (hub or local cache; their position
-    embeddings are resampled to `crop_size`)."""
+    `pretrained=True` fetches the timm weights (hub or local cache, at hub commit `revision`
+    if given; their position embeddings are resampled to `crop_size`)."""
     from peft import LoraConfig, get_peft_model
 
-    vit = timm.create_model(model, pretrained=pretrained, num_classes=1, img_size=crop_size)
+    vit = timm.create_model(model, pretrained=pretrained, num_classes=1, img_size=crop_size, pretrained_cfg_overlay=_pinned(model, revision))
     patch = vit.patch_embed.patch_size[0]
     if crop_size % patch:
         raise AlignGeminiError(f"crop_size {crop_size} is not a multiple of {model}'s patch size {patch}")

@@ -13,6 +13,7 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,6 +25,9 @@ from aligngemini.errors import AlignGeminiError
 from aligngemini.generation.pipelines import resolve_model
 from aligngemini.reconstruction.autoencoders import AUTOENCODERS, AutoencoderKind
 
+if TYPE_CHECKING:
+    from aligngemini.config import ReconstructorEntry
+
 # SD-family VAEs downsample 8x; sides that are multiples of 8 also keep the JPEG 8x8 grid
 # of the real image aligned with its reconstruction.
 SIDE_MULTIPLE = 8
@@ -33,29 +37,37 @@ class VAELoadError(AlignGeminiError):
     """The reconstruction VAE cannot be loaded (missing directory, hub id not available)."""
 
 
-_cache: dict[tuple[str, str | None, str, str, str], torch.nn.Module] = {}
+_cache: dict[tuple[str, str | None, str | None, str, str, str], torch.nn.Module] = {}
 _cache_lock = threading.Lock()
 
 
-def load_vae(model: str, subfolder: str | None, project_root: Path, kind: str, *, device: str, dtype: DType) -> torch.nn.Module:
+def load_vae(
+    model: str, subfolder: str | None, project_root: Path, kind: str, *, device: str, dtype: DType, revision: str | None = None
+) -> torch.nn.Module:
     """The autoencoder of registered `kind` at `model` (a directory relative to
     `project_root` if one exists, else a hub id such as "stabilityai/stable-diffusion-2-1"
-    with subfolder "vae"), in eval mode, in `dtype` on `device` (resolved by
+    with subfolder "vae", at hub commit `revision` if given), in eval mode, in `dtype` on `device` (resolved by
     `aligngemini.devices`). Loaded once per process and shared by every reconstruction task
     of the run."""
     model_class = AUTOENCODERS.get(kind).model_class
     source = resolve_model(model, project_root)
     place = resolve_device(device)
-    key = (source, subfolder, kind, str(place), dtype)
+    key = (source, subfolder, revision, kind, str(place), dtype)
     with _cache_lock:
         if key not in _cache:
             try:
-                vae = model_class.from_pretrained(source, subfolder=subfolder, dtype=torch_dtype(dtype))
+                vae = model_class.from_pretrained(source, subfolder=subfolder, revision=revision, dtype=torch_dtype(dtype))
             except (OSError, ValueError) as exc:
                 where = f"'{model}'" + (f" (subfolder '{subfolder}')" if subfolder else "")
                 raise VAELoadError(f"cannot load the reconstruction autoencoder {where} as {model_class.__name__}: {exc}") from exc
             _cache[key] = vae.to(place).eval()
         return _cache[key]
+
+
+def load_reconstructor(entry: ReconstructorEntry, project_root: Path, *, device: str, dtype: DType) -> torch.nn.Module:
+    """The autoencoder of a reconstructor registry entry (`load_vae` with its model,
+    subfolder, kind and revision)."""
+    return load_vae(entry.model, entry.subfolder, project_root, entry.kind, device=device, dtype=dtype, revision=entry.revision)
 
 
 def kind_of(vae: torch.nn.Module) -> AutoencoderKind:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from aligngemini.config_base import DType, Strict, device_field
+from aligngemini.config_base import DType, Strict, device_field, revision_field
 
 
 class SemanticLoraConfig(Strict):
@@ -39,6 +39,7 @@ class SemanticTrainConfig(Strict):
 
 class SemanticConfig(Strict):
     model: str = Field(description="Base VLM: a local directory (relative to the project root) or a hub id such as 'Qwen/Qwen2.5-VL-7B-Instruct', loaded with AutoModelForImageTextToText/AutoProcessor.from_pretrained (trust_remote_code off).")
+    revision: str | None = revision_field("the base VLM (recorded in the fused model's model.json, so detect loads the base the adapter was trained on)")
     dtype: DType = Field(description="Weights dtype of the base model (LoRA weights stay float32).")
     device: str = device_field("the VLM's training and the scoring of its own validation split")
     threads: int = Field(gt=0, description="torch intra-op threads; fixed so float results are reproducible.")

@@ -59,12 +59,12 @@ def answer_token_ids(tokenizer) -> tuple[int, int]:
     return ids[0], ids[1]
 
 
-def load_vlm(source: str | Path, dtype: str = "float32", device: str = "cpu") -> SemanticVLM:
-    """The base VLM at `source` (a local directory or a hub id), in eval mode on `device`
-    ('auto', 'cpu', 'cuda': aligngemini.devices.resolve_device)."""
+def load_vlm(source: str | Path, dtype: str = "float32", device: str = "cpu", revision: str | None = None) -> SemanticVLM:
+    """The base VLM at `source` (a local directory, or a hub id at commit `revision` if
+    given), in eval mode on `device` ('auto', 'cpu', 'cuda': aligngemini.devices.resolve_device)."""
     try:
-        model = AutoModelForImageTextToText.from_pretrained(source, dtype=getattr(torch, dtype), trust_remote_code=False)
-        processor = AutoProcessor.from_pretrained(source, trust_remote_code=False)
+        model = AutoModelForImageTextToText.from_pretrained(source, revision=revision, dtype=getattr(torch, dtype), trust_remote_code=False)
+        processor = AutoProcessor.from_pretrained(source, revision=revision, trust_remote_code=False)
     except (OSError, ValueError) as exc:
         raise VLMLoadError(f"cannot load the VLM '{source}': {exc}") from exc
     if not hasattr(processor, "image_processor"):
@@ -118,6 +118,8 @@ def load_adapter(vlm: SemanticVLM, adapter_dir: str | Path) -> SemanticVLM:
     return replace(vlm, model=model.to(vlm.device).eval())
 
 
-def load_detector(source: str | Path, adapter_dir: str | Path, dtype: str = "float32", device: str = "cpu") -> SemanticVLM:
-    """The trained semantic branch: the base VLM at `source` with its adapter."""
-    return load_adapter(load_vlm(source, dtype, device), adapter_dir)
+def load_detector(
+    source: str | Path, adapter_dir: str | Path, dtype: str = "float32", device: str = "cpu", revision: str | None = None
+) -> SemanticVLM:
+    """The trained semantic branch: the base VLM at `source` (commit `revision`) with its adapter."""
+    return load_adapter(load_vlm(source, dtype, device, revision), adapter_dir)

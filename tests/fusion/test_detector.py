@@ -16,7 +16,7 @@ from aligngemini.pixel.checkpoint import load_checkpoint
 from aligngemini.pixel.infer import p_fake
 from aligngemini.semantic.model import VLMLoadError, load_detector
 from aligngemini.semantic.score import score
-from tests.fusion.tiny_models import BAD, GOOD, OR_FIXED, write_detect_folder
+from tests.fusion.tiny_models import BAD, BASE_MODEL, GOOD, OR_FIXED, write_detect_folder
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,21 @@ def test_load_resolves_the_base_model_against_the_project_root(fused_project, tm
     monkeypatch.chdir(tmp_path)  # from_pretrained would find a relative id below the working directory
     with pytest.raises(VLMLoadError, match="models/embedded/tiny-vlm"):
         FusedDetector.load(fused_project.model_dir, tmp_path)  # no such folder there: taken as a hub id, offline
+
+
+def test_the_base_vlm_is_loaded_at_the_commit_model_json_records(fused_project, detector, folder, image_limits, tmp_path, hub_cache):
+    revision = "c" * 40
+    hub_cache.pin("org/tiny-vlm", revision, fused_project.root / BASE_MODEL)  # the hub's main branch has nothing
+    model_dir = tmp_path / "pinned-model"
+    shutil.copytree(fused_project.model_dir, model_dir)
+    info = json.loads((model_dir / "model.json").read_text())
+    (model_dir / "model.json").write_text(json.dumps(info | {"semantic_base_model": "org/tiny-vlm", "semantic_base_revision": revision}))
+    pinned = FusedDetector.load(model_dir, tmp_path)
+    images = [load_image(folder[name], image_limits).image for name in sorted(GOOD)]
+    np.testing.assert_allclose(pinned.branch_scores(images)[1], detector.branch_scores(images)[1], atol=1e-6)
+    (model_dir / "model.json").write_text(json.dumps(info | {"semantic_base_model": "org/tiny-vlm"}))
+    with pytest.raises(VLMLoadError, match="org/tiny-vlm"):
+        FusedDetector.load(model_dir, tmp_path)
 
 
 def test_a_model_trained_on_cuda_loads_on_the_cpu_with_one_warning(fused_project, tmp_path, monkeypatch, caplog):

@@ -25,11 +25,11 @@ def branches(tmp_path) -> tuple[Path, Path]:
     return pixel, semantic
 
 
-def write(out_dir: Path, branches: tuple[Path, Path], base_model: str = "models/embedded/tiny-vlm") -> Path:
+def write(out_dir: Path, branches: tuple[Path, Path], base_model: str = "models/embedded/tiny-vlm", revision: str | None = None) -> Path:
     params = load_params(ROOT / "params.yaml")
     return write_fused_model(
         out_dir, pixel_checkpoint=branches[0], semantic_adapter=branches[1], semantic_base_model=base_model,
-        semantic=params.semantic, pixel=params.pixel, fusion=FUSION,
+        semantic=params.semantic.model_copy(update={"revision": revision}), pixel=params.pixel, fusion=FUSION,
     )  # fmt: skip
 
 
@@ -43,7 +43,8 @@ def test_folder_holds_both_branches_and_the_info(tmp_path, branches):
     info = read_model_info(out)
     params = load_params(ROOT / "params.yaml")
     assert info.fusion_model == FUSION
-    assert info.semantic_base_model == "models/embedded/tiny-vlm"
+    assert (info.semantic_base_model, info.semantic_base_revision) == ("models/embedded/tiny-vlm", None)
+    assert read_model_info(write(tmp_path / "pinned", branches, "Qwen/Qwen2.5-VL-7B-Instruct", "c" * 40)).semantic_base_revision == "c" * 40
     assert (info.prompt, info.dtype, info.eval_batch_size) == (params.semantic.prompt, params.semantic.dtype, params.semantic.eval_batch_size)
     assert info.pixel_inference == params.pixel.inference
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging folder left behind

@@ -1,8 +1,12 @@
+import hashlib
+import json
+
 import pytest
 
 from aligngemini.config import GeneratorEntry
 from aligngemini.generation.jobs import batch_jobs, derive_seed, missing_jobs, plan_jobs
 from aligngemini.generation.prompts import PromptBankError, load_prompts
+from aligngemini.generation.run import config_hash
 
 
 def _entry(name: str, seed: int) -> GeneratorEntry:
@@ -48,3 +52,10 @@ def test_prompt_bank(tmp_path):
         load_prompts(bank)
     with pytest.raises(PromptBankError, match="not found"):
         load_prompts(tmp_path / "missing.txt")
+
+
+def test_pinning_a_revision_is_a_new_configuration_and_an_unpinned_entry_keeps_its_hash():
+    entry = _entry("a", 1)
+    before_revisions = {key: value for key, value in entry.model_dump().items() if key != "revision"}  # entries had no revision
+    assert config_hash(entry) == hashlib.sha256(json.dumps(before_revisions, sort_keys=True).encode()).hexdigest()
+    assert config_hash(entry.model_copy(update={"revision": "a" * 40})) != config_hash(entry)

@@ -74,3 +74,21 @@ def test_vit_lora_trains_only_adapters_and_head():
 def test_vit_crop_must_be_a_multiple_of_the_patch():
     with pytest.raises(AlignGeminiError, match="crop_size 40 is not a multiple of vit_tiny_patch16_224's patch size 16"):
         tiny_vit(40)
+
+
+def test_vit_pretrained_weights_come_from_the_pinned_commit(hub_cache, tmp_path):
+    import timm
+    from safetensors.torch import save_file
+
+    revision = "b" * 40
+    torch.manual_seed(1)
+    hub_weights = timm.create_model("vit_tiny_patch16_224", pretrained=False).state_dict()
+    (tmp_path / "weights").mkdir()
+    save_file(hub_weights, tmp_path / "weights" / "model.safetensors")
+    hub_id = timm.models.get_pretrained_cfg("vit_tiny_patch16_224").hf_hub_id
+    hub_cache.pin(hub_id, revision, tmp_path / "weights")  # the repo's main branch has no weights
+    options = {"model": "vit_tiny_patch16_224", "lora_rank": 4, "revision": revision}
+    vit = build_backbone("timm_vit_lora", crop_size=224, pretrained=True, options=options).module.base_model.model
+    assert torch.equal(vit.patch_embed.proj.weight, hub_weights["patch_embed.proj.weight"])
+    with pytest.raises(AlignGeminiError, match="pixel.backbone.options.revision: 'main' is not a hub commit"):
+        build_backbone("timm_vit_lora", crop_size=224, pretrained=True, options=options | {"revision": "main"})
