@@ -5,10 +5,12 @@ from __future__ import annotations
 import glob
 import json
 import os
+import sys
 from dataclasses import asdict
 from typing import Annotated
 
 import typer
+from tqdm import tqdm
 
 from aligngemini.cli.common import DEFAULT_PARAMS, DeviceOption, DTypeOption, JsonOption, ParamsOption, check_placement, fail, load_project_or_fail, printable
 from aligngemini.errors import AlignGeminiError
@@ -48,7 +50,8 @@ def detect(
     as_json: JsonOption = False,
     params: ParamsOption = DEFAULT_PARAMS,
 ) -> None:
-    """Score each image with the fused detector. Exit code 1 when any file could not be scored."""
+    """Score each image with the fused detector; each file's line is printed as soon as it is
+    scored, in argument order. Exit code 1 when any file could not be scored."""
     project = load_project_or_fail(params)
     check_placement(device, dtype)
     try:
@@ -62,28 +65,28 @@ def detect(
     except AlignGeminiError as exc:
         fail(f"cannot load model {resolved.name}@{resolved.version} from {resolved.path}: {exc}")
     entries = expand_paths(paths)
-    scored = iter(detector.detect_paths([path for path, error in entries if error is None], project.params.images))
-    detections = [next(scored) if error is None else Detection(path, None, None, None, None, error) for path, error in entries]
-
-    rows = [dict(asdict(detection), model_version=resolved.version) for detection in detections]
-    if as_json:
-        for row in rows:
-            typer.echo(json.dumps({key: row[key] for key in JSON_KEYS}))
-    else:
-        _print_table(rows)
-    failed = sum(row["error"] is not None for row in rows)
-    fakes = sum(row["label"] == "fake" for row in rows)
+    scored = detector.iter_detect_paths((path for path, error in entries if error is None), project.params.images)
+    if not as_json:
+        typer.echo(f"{'label':<5} {'p_fake':>6} {'p_sem':>6} {'p_pix':>6}  path")
+    failed = fakes = 0
+    with tqdm(total=len(entries), unit="file", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as progress:
+        for path, error in entries:
+            detection = next(scored) if error is None else Detection(path, None, None, None, None, error)
+            row = dict(asdict(detection), model_version=resolved.version)
+            progress.clear()  # the bar never lands inside a result line
+            typer.echo(json.dumps({key: row[key] for key in JSON_KEYS}) if as_json else _table_line(row))
+            progress.update()
+            failed += row["error"] is not None
+            fakes += row["label"] == "fake"
     typer.echo(
-        f"{resolved.name}@{resolved.version}: {len(rows) - failed} of {len(rows)} files scored, {fakes} called fake, {failed} failed",
+        f"{resolved.name}@{resolved.version}: {len(entries) - failed} of {len(entries)} files scored, {fakes} called fake, {failed} failed",
         err=True,
     )
     if failed:
         raise typer.Exit(1)
 
 
-def _print_table(rows: list[dict]) -> None:
+def _table_line(row: dict) -> str:
     number = lambda value: "-" if value is None else f"{value:.3f}"  # noqa: E731
-    typer.echo(f"{'label':<5} {'p_fake':>6} {'p_sem':>6} {'p_pix':>6}  path")
-    for row in rows:
-        scores = f"{number(row['p_fake']):>6} {number(row['p_semantic']):>6} {number(row['p_pixel']):>6}"
-        typer.echo(f"{row['label'] or 'error':<5} {scores}  {printable(row['error'] or row['path'])}")
+    scores = f"{number(row['p_fake']):>6} {number(row['p_semantic']):>6} {number(row['p_pixel']):>6}"
+    return f"{row['label'] or 'error':<5} {scores}  {printable(row['error'] or row['path'])}"

@@ -12,7 +12,7 @@ rest of its chunk is scored as usual.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +103,11 @@ class FusedDetector:
     def detect_paths(self, paths: Sequence[str | Path], limits: ImageLimits, transform: Transform | None = None) -> list[Detection]:
         """One `Detection` per path, in order; `transform` (a perturbation) is applied to
         each decoded image before both branches see it."""
-        detections: list[Detection] = []
+        return list(self.iter_detect_paths(paths, limits, transform))
+
+    def iter_detect_paths(self, paths: Iterable[str | Path], limits: ImageLimits, transform: Transform | None = None) -> Iterator[Detection]:
+        """`detect_paths` as a stream: each chunk's detections are yielded as soon as it is
+        scored, and a path is read only when its chunk is formed."""
         chunk: list[tuple[str, Image.Image | str]] = []  # (path, decoded image or its error)
         pixels = 0
         for path in map(str, paths):
@@ -114,11 +118,11 @@ class FusedDetector:
                 decoded = str(problem)
             size = decoded.width * decoded.height if isinstance(decoded, Image.Image) else 0
             if chunk and (pixels + size > limits.max_batch_pixels or len(chunk) == CHUNK):
-                detections += self._detect_chunk(chunk)
+                yield from self._detect_chunk(chunk)
                 chunk, pixels = [], 0
             chunk.append((path, decoded))
             pixels += size
-        return detections + self._detect_chunk(chunk)
+        yield from self._detect_chunk(chunk)
 
     def _detect_chunk(self, chunk: list[tuple[str, Image.Image | str]]) -> list[Detection]:
         decoded = [(path, image) for path, image in chunk if isinstance(image, Image.Image)]

@@ -1,11 +1,15 @@
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+import typer
+import yaml
 from typer.testing import CliRunner
 
 from aligngemini.cli import app
+from aligngemini.fusion import detector as detector_module
 from aligngemini.model_registry import NoRegisteredModel, ResolvedModel
 from tests.fusion.tiny_models import BAD, GOOD, write_detect_folder
 
@@ -119,3 +123,29 @@ def test_file_names_cannot_forge_rows_or_drive_the_terminal(fused_project, asked
     assert "\\x1b[31m" in lines[3] and lines[3].startswith("error")
     as_json = detect(fused_project, str(hostile), "--json")
     assert json.loads(as_json.stdout)["path"] == str(hostile)  # JSON keeps the exact name
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_each_line_is_printed_as_soon_as_its_file_is_scored(fused_project, asked, tmp_path, monkeypatch, as_json):
+    files = write_detect_folder(tmp_path / "inbox")
+    params = fused_project.root / f"params-stream-{tmp_path.name}.yaml"  # beside the project's, so its paths resolve
+    raw = yaml.safe_load(fused_project.params.read_text())
+    raw["images"]["max_batch_pixels"] = 1  # one file per chunk
+    params.write_text(yaml.safe_dump(raw))
+    events: list[str] = []
+    real_load, real_echo = detector_module.load_image, typer.echo
+    monkeypatch.setattr(detector_module, "load_image", lambda path, limits: (events.append(f"decode {Path(path).name}"), real_load(path, limits))[1])
+    monkeypatch.setattr(typer, "echo", lambda message="", **kwargs: (events.append("line") if not kwargs.get("err") else None, real_echo(message, **kwargs))[1])
+    good = [str(files[name]) for name in GOOD]
+    try:
+        result = CliRunner().invoke(app, ["detect", *good, *(["--json"] if as_json else []), "--params", str(params)])
+    finally:
+        params.unlink()
+    assert result.exit_code == 0, result.output
+    decodes = [index for index, event in enumerate(events) if event.startswith("decode")]
+    assert [events[index] for index in decodes] == [f"decode {Path(path).name}" for path in good]
+    lines = [index for index, event in enumerate(events) if event == "line"][0 if as_json else 1 :]  # the table's header first
+    assert len(lines) == len(good)
+    # a chunk is scored once the next file's decoded size shows it full: file k's line comes
+    # before file k + 2 is decoded, not after the whole folder
+    assert all(lines[k] < decodes[k + 2] for k in range(len(good) - 2)), events
