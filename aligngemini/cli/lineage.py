@@ -7,8 +7,9 @@ from collections.abc import Callable
 import typer
 
 from aligngemini.catalog.lineage import generator_lineage, image_lineage, model_lineage
-from aligngemini.cli.common import DEFAULT_PARAMS, CatalogOption, JsonOption, ParamsOption, code_state, existing_catalog, fail, print_json
+from aligngemini.cli.common import DEFAULT_PARAMS, CatalogOption, JsonOption, ParamsOption, code_state, existing_catalog, fail, load_project_or_fail, print_json
 from aligngemini.errors import AlignGeminiError
+from aligngemini.model_registry.resolve import names_a_stage, version_of
 
 app = typer.Typer(no_args_is_help=True, help="Lineage from the catalog: models, images, generators.")
 
@@ -26,7 +27,7 @@ def _short(sha: str | None) -> str:
 
 @app.command("model")
 def model(
-    version: str = typer.Argument(help="a model version, e.g. v0.0.2, or its tag name@v0.0.2"),
+    version: str = typer.Argument(help="a model version, e.g. v0.0.2, its tag name@v0.0.2, or a stage such as prod"),
     name: str | None = typer.Option(None, "--name", help="the model's name, when several models have this version"),
     params: ParamsOption = DEFAULT_PARAMS,
     catalog: CatalogOption = None,
@@ -34,6 +35,9 @@ def model(
 ) -> None:
     """A model version: its datasets, generators, branch trainings and gate decisions."""
     db = existing_catalog(params, catalog)
+    if names_a_stage(version):  # stages live in the registry's git tags, not in the catalog
+        project = load_project_or_fail(params)
+        version = _query(lambda: version_of(project, version))
     found = _query(lambda: model_lineage(db, version, name))
     if as_json:
         print_json(found)

@@ -37,6 +37,11 @@ class ResolvedModel:
     path: Path
 
 
+def names_a_stage(spec: str) -> bool:
+    """Whether `spec` is a stage name ("prod") rather than a version ("v0.0.2", "name@v0.0.2")."""
+    return not _VERSION.match(spec.rsplit("@", 1)[-1])
+
+
 def version_of(project: Project, spec: str) -> str:
     """The version `spec` names: "vX.Y.Z", "<artifact>@vX.Y.Z" or a stage such as "prod"."""
     config = project.params.registry

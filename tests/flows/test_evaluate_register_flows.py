@@ -164,6 +164,8 @@ def test_registry_promotes_a_better_candidate_and_refuses_a_worse_one(evaluated,
     assert [v["version"] for v in versions(project.root, name)] == ["v0.0.2", "v0.0.1"]
 
     shown = json.loads(runner.invoke(app, ["models", "show", "prod", "--json", "--params", str(registry_project)]).stdout)
+    traced = json.loads(runner.invoke(app, ["lineage", "model", "prod", "--json", "--params", str(registry_project)]).stdout)
+    assert traced["model"]["version"] == shown["version"] == "v0.0.2", "every command takes a stage where it takes a version"
     recorded = {t["branch"]: t for t in trainings(project.catalog)}
     assert shown["version"] == "v0.0.2" and shown["fusion_rule"] == best
     assert shown["pixel_dataset_md5"] == recorded["pixel"]["dataset_md5"]

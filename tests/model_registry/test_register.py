@@ -2,6 +2,7 @@
 gives the same bytes the same version and finishes what was left undone; the version commit
 holds the work tree's tracked files, and the catalog says whether HEAD differed."""
 
+import json
 import shutil
 import subprocess
 
@@ -149,3 +150,24 @@ def test_a_run_that_died_after_promoting_records_the_decision_without_moving_the
     )
     assert record.promoted and "already in" in record.reason
     assert _git(project.root, "tag").count(f"{config.artifact}#{config.gate.stage}#") == 1
+
+
+@pytest.mark.parametrize("command", [["lineage", "model"], ["models", "show"]])
+def test_commands_that_take_a_version_take_a_stage(project, command):
+    from typer.testing import CliRunner
+
+    from aligngemini.cli import app
+
+    config = project.params.registry
+    first = _register(project, *_fused(project, "a"))
+    _register(project, *_fused(project, "b"))
+    _merge(project)
+    tags.assign(project.root, config.artifact, first.version, config.gate.stage, config.author, config.author_email)
+    params = str(project.root / "params.yaml")
+    for spec, version in ((config.gate.stage, "v0.0.1"), (config.gate.candidate_stage, "v0.0.2"), ("v0.0.2", "v0.0.2")):
+        shown = CliRunner().invoke(app, [*command, spec, "--json", "--params", params])
+        assert shown.exit_code == 0, shown.output
+        found = json.loads(shown.stdout)
+        assert found.get("model", found)["version"] == version, spec
+    unknown = CliRunner().invoke(app, [*command, "staging", "--params", params])
+    assert unknown.exit_code == 1 and "no version of 'aligngemini-detector' is in stage 'staging'" in unknown.output
