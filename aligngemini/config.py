@@ -40,7 +40,7 @@ class ImageLimits(Strict):
     max_batch_pixels: int = Field(
         default=64_000_000,
         gt=0,
-        description="Decoded pixels held at once when files are scored (detect, benchmark): a batch of files is scored as soon as the next image would take it past this, so memory is bounded by this plus one image of at most max_pixels, however large the files of a folder are.",
+        description="Decoded pixels held at once when files are scored (detect, benchmark; serve's micro-batches too): a batch of files is scored as soon as the next image would take it past this, so memory is bounded by this plus one image of at most max_pixels, however large the files of a folder are.",
     )
 
 

@@ -63,7 +63,7 @@ def create_app(
 ) -> FastAPI:
     """The app; its lifespan loads the model (then, with `watch`, keeps polling the stage)
     and runs the micro-batcher."""
-    batcher = MicroBatcher(holder.score, config.max_batch, config.max_wait_ms / 1000)
+    batcher = MicroBatcher(holder.score, config.max_batch, config.max_wait_ms / 1000, limits.max_batch_pixels)
     decoder = ThreadPoolExecutor(1, thread_name_prefix="decode")  # off the event loop; one thread bounds the allocator's pools
 
     @contextlib.asynccontextmanager

@@ -1,7 +1,8 @@
 """Micro-batching: images of concurrent requests go through the branches together.
 
-The first image waiting opens a batch; it runs when `max_batch` images have joined or
-`max_wait_s` has passed, in a worker thread of its own (the forwards release the GIL and
+The first image waiting opens a batch; it runs when `max_batch` images have joined, when the
+next image would take its decoded pixels past `max_pixels` (that image opens the next batch),
+or when `max_wait_s` has passed, in a worker thread of its own (the forwards release the GIL and
 the event loop keeps accepting requests meanwhile). One batch runs at a time: the model's own threads
 already use the cores."""
 
@@ -26,9 +27,10 @@ class _Item:
 
 
 class MicroBatcher:
-    def __init__(self, score: Score, max_batch: int, max_wait_s: float):
-        self._score, self.max_batch, self.max_wait_s = score, max_batch, max_wait_s
+    def __init__(self, score: Score, max_batch: int, max_wait_s: float, max_pixels: int):
+        self._score, self.max_batch, self.max_wait_s, self.max_pixels = score, max_batch, max_wait_s, max_pixels
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._carried: _Item | None = None  # taken from the queue, but it did not fit the last batch
         self._task: asyncio.Task | None = None
         self._worker: ThreadPoolExecutor | None = None
         self.batches = 0  # batches run, for tests and the load benchmark
@@ -56,13 +58,19 @@ class MicroBatcher:
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
+            batch = [self._carried or await self._queue.get()]
+            self._carried, pixels = None, _pixels(batch[0])
             deadline = time.monotonic() + self.max_wait_s
             while len(batch) < self.max_batch:
                 try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), max(0.0, deadline - time.monotonic())))
+                    item = await asyncio.wait_for(self._queue.get(), max(0.0, deadline - time.monotonic()))
                 except TimeoutError:
                     break
+                if pixels + _pixels(item) > self.max_pixels:
+                    self._carried = item
+                    break
+                batch.append(item)
+                pixels += _pixels(item)
             try:
                 loop = asyncio.get_running_loop()
                 results, model = await loop.run_in_executor(self._worker, self._score, [i.name for i in batch], [i.image for i in batch])
@@ -75,3 +83,7 @@ class MicroBatcher:
             for item, result in zip(batch, results):
                 if not item.future.done():  # a client that went away cancelled its future
                     item.future.set_result((result, model))
+
+
+def _pixels(item: _Item) -> int:
+    return item.image.width * item.image.height

@@ -58,9 +58,10 @@ def make_app(fused_project, loaded_detector, registry) -> Callable[..., object]:
         registry.loads.append(model.version)
         return loaded_detector
 
-    def make(token: str | None = None, watch: bool = False, max_bytes: int | None = None, **config: object):
+    def make(token: str | None = None, watch: bool = False, max_bytes: int | None = None, max_batch_pixels: int | None = None, **config: object):
         holder = ModelHolder(registry.resolve, load)
-        capped = limits if max_bytes is None else limits.model_copy(update={"max_bytes": max_bytes})
+        changed = {"max_bytes": max_bytes, "max_batch_pixels": max_batch_pixels}
+        capped = limits.model_copy(update={key: value for key, value in changed.items() if value is not None})
         return create_app(holder, ServiceConfig(**config), capped, registry.versions, token=token, watch=watch)
 
     return make

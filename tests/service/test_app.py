@@ -142,6 +142,24 @@ def test_concurrent_requests_share_batches(make_app):
     assert app.state.batcher.batches < 4
 
 
+def test_a_batch_holds_no_more_decoded_pixels_than_max_batch_pixels(make_app, monkeypatch):
+    side = 96  # the uploads' crops are 96 x 96
+    sizes: list[list[int]] = []
+    real_score = ModelHolder.score
+
+    def spy(self, names, images):
+        sizes.append([image.width * image.height for image in images])
+        return real_score(self, names, images)
+
+    monkeypatch.setattr(ModelHolder, "score", spy)
+    app = make_app(max_batch=8, max_wait_ms=300, max_batch_pixels=2 * side * side)
+    with TestClient(app) as client:
+        answer = client.post("/v1/detect", files=upload(*((f"{n}.png", ASTRONAUT) for n in range(5))))
+    assert answer.status_code == 200 and len(answer.json()["results"]) == 5
+    assert sorted(len(batch) for batch in sizes) == [1, 2, 2], "the image that would not fit opens the next batch"
+    assert all(sum(batch) <= 2 * side * side for batch in sizes)
+
+
 class Paused:
     """A detector whose scoring waits for `go`: a request in flight."""
 
