@@ -30,13 +30,14 @@ browser:
 # The main job: the whole pipeline of a profile, embedded by default; `make run PROFILE=full`
 # runs params.full.yaml (the paper's models, one GPU). The preflight stops a run that could
 # not finish before any stage starts; profile.yaml then points dvc.yaml at the profile's
-# params and output folders, so each profile keeps its own outputs and dvc.lock.
+# params and output folders, so each profile keeps its own outputs and dvc.lock. Every stage
+# talks to one Prefect server (yours if PREFECT_API_URL is set), started once for the run.
 PROFILE ?= embedded
 PARAMS := $(if $(filter embedded,$(PROFILE)),params.yaml,params.$(PROFILE).yaml)
 run: setup
 	aligngemini check --params $(PARAMS)
 	aligngemini profile $(PARAMS)
-	dvc repro
+	scripts/with-prefect-server dvc repro
 
 # The whole test suite, slow end-to-end tests included (the page's test in headless Chromium).
 test: setup browser
@@ -47,10 +48,4 @@ test: setup browser
 # as a deployment on the cron schedule of params.yaml. Ctrl-C stops both.
 PREFECT_PORT ?= 4200
 serve: setup
-	@mkdir -p $(PREFECT_HOME)
-	prefect server start --host 127.0.0.1 --port $(PREFECT_PORT) > $(PREFECT_HOME)/server.log 2>&1 & \
-	server=$$!; trap 'kill $$server' EXIT INT TERM; \
-	export PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api; \
-	until curl -sf $$PREFECT_API_URL/health > /dev/null; do sleep 1; done; \
-	echo "Prefect UI: http://127.0.0.1:$(PREFECT_PORT)"; \
-	python -m flows.serve
+	PREFECT_PORT=$(PREFECT_PORT) scripts/with-prefect-server python -m flows.serve
