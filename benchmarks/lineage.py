@@ -145,7 +145,7 @@ def build_catalog(path: Path, total: int) -> float:
             f"""
             INSERT INTO models VALUES ('{MODEL}', 'v0.0.{r}', sha1('commit-{r}'), md5('model-{r}'), 'or',
                 sha256('ckpt-pixel-{r}'), sha256('ckpt-semantic-{r}'), {pixel_md5}, {semantic_md5}, sha256('params-{r}'),
-                '{{"fusion": {{"rule": "or"}}}}', '[{generators}]', 'rev{r}', '{{"balanced_accuracy": {0.8 + r / 100}}}',
+                '{{"fusion": {{"rule": "or"}}}}', '[{generators}]', 'rev{r}', false, '{{"balanced_accuracy": {0.8 + r / 100}}}',
                 TIMESTAMP '2025-01-01' + to_days({day + 2}), 'run-{r}')
             """
         )
