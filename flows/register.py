@@ -55,21 +55,20 @@ def register(params_path: str = "params.yaml") -> dict:
     done = register_candidate(project, fused, artifact_md5, metrics)
     merge_catalog(project.catalog, project.staging)
     decided = decisions(project.catalog, config.artifact, done.version)
-    if decided and not (done.registered or done.repaired):
+    again = bool(decided) and not (done.registered or done.repaired)
+    if again:
         get_run_logger().info("this fused model is already registered as %s@%s: nothing to do", config.artifact, done.version)
-        summary = {"version": done.version, "registered": False, "repaired": [], "promoted": None, "reason": "already registered"}
-    else:
-        if not decided:
-            baseline_version = stage_version(project.root, config.artifact, config.gate.stage)
-            compared = baseline_version not in (None, done.version)
-            baseline = _production_metrics(project, baseline_version) if compared else None
-            gate(project, done.version, metrics, baseline, baseline_version)
-            merge_catalog(project.catalog, project.staging)
-        (latest, *_) = decisions(project.catalog, config.artifact, done.version)
-        summary = {
-            "version": done.version, "registered": done.registered, "repaired": list(done.repaired), "promoted": latest["promoted"],
-            "reason": latest["reason"], "baseline_version": latest["baseline_version"],
-        }  # fmt: skip
+    elif not decided:
+        baseline_version = stage_version(project.root, config.artifact, config.gate.stage)
+        compared = baseline_version not in (None, done.version)
+        baseline = _production_metrics(project, baseline_version) if compared else None
+        gate(project, done.version, metrics, baseline, baseline_version)
+        merge_catalog(project.catalog, project.staging)
+    (latest, *_) = decisions(project.catalog, config.artifact, done.version)
+    summary = {
+        "version": done.version, "registered": done.registered, "repaired": list(done.repaired), "promoted": latest["promoted"],
+        "reason": "already registered" if again else latest["reason"], "baseline_version": latest["baseline_version"],
+    }  # fmt: skip
     write_metrics(project.reports / "registry.json", summary)
     return summary
 
