@@ -68,9 +68,9 @@ def _dry_run(*args):
 
 def test_make_run_checks_selects_and_reproduces_the_profile():
     dry = _dry_run("PROFILE=full")
-    assert dry[-3:] == ["aligngemini check --params params.full.yaml", "aligngemini profile params.full.yaml", "dvc repro"]
+    assert dry[-3:] == ["aligngemini check --params params.full.yaml", "aligngemini profile params.full.yaml", "scripts/with-prefect-server dvc repro"]
     default = _dry_run()
-    assert default[-3:] == ["aligngemini check --params params.yaml", "aligngemini profile params.yaml", "dvc repro"]
+    assert default[-3:] == ["aligngemini check --params params.yaml", "aligngemini profile params.yaml", "scripts/with-prefect-server dvc repro"]
 
 
 def test_profile_needs_the_projects_dvc_yaml(tmp_path):
