@@ -54,7 +54,7 @@ def proxy_dataset(root: Path, raw: dict, size: int) -> Pairs:
 
 def acceptance(source: str, config: SemanticConfig, train_set, val_set) -> None:
     start = time.perf_counter()
-    result = train(load_vlm(source, config.dtype, config.device), train_set, config, val_set, progress=False)
+    result = train(load_vlm(source, config.dtype, config.device, config.revision), train_set, config, val_set, progress=False)
     wall = time.perf_counter() - start
     m = result.metrics
     print(f"training        {len(train_set)} images x {config.train.epochs} epochs: {wall:.1f} s wall (validation each epoch included; target <= 480 s)")
@@ -64,7 +64,7 @@ def acceptance(source: str, config: SemanticConfig, train_set, val_set) -> None:
 
 def _raw_train_seconds(source: str, config: SemanticConfig, batches: list[dict]) -> float:
     """Forward, answer loss, backward, clipping and AdamW step over pre-collated batches."""
-    vlm = attach_lora(load_vlm(source, config.dtype, config.device), config.lora, config.train.seed)
+    vlm = attach_lora(load_vlm(source, config.dtype, config.device, config.revision), config.lora, config.train.seed)
     trainable = [p for p in vlm.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.train.learning_rate)
     vlm.model.train()
@@ -82,7 +82,7 @@ def _raw_train_seconds(source: str, config: SemanticConfig, batches: list[dict])
 def throughput(source: str, config: SemanticConfig, train_set, images, repeats: int) -> None:
     # one epoch, no accumulation, no validation: the same optimiser steps for both
     bench = config.model_copy(update={"train": config.train.model_copy(update={"epochs": 1, "grad_accumulation": 1})})
-    vlm = load_vlm(source, config.dtype, config.device)
+    vlm = load_vlm(source, config.dtype, config.device, config.revision)
     collator = Collator(vlm.processor, config.prompt, vlm.answer_ids)
     order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(config.train.seed)).tolist()
     size = bench.train.batch_size
@@ -90,7 +90,7 @@ def throughput(source: str, config: SemanticConfig, train_set, images, repeats: 
     train_batches = [on_device(collator([train_set[i] for i in order[j : j + size]])) for j in range(0, len(order), size)]
     branch_train, raw_train = [], []
     for _ in range(repeats):  # interleaved, best of: the machine is shared
-        branch_train.append(train(load_vlm(source, config.dtype, config.device), train_set, bench, progress=False).seconds)
+        branch_train.append(train(load_vlm(source, config.dtype, config.device, config.revision), train_set, bench, progress=False).seconds)
         raw_train.append(_raw_train_seconds(source, bench, train_batches))
 
     size = config.eval_batch_size

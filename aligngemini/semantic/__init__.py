@@ -9,7 +9,7 @@ real or AI-generated judging by semantic consistency, trained on the semantic da
 - `train`: `train` (LoRA, gradient accumulation, per-step and per-epoch metrics);
 - `score`: `score` (p_fake), `evaluate`, `classification_metrics`.
 
-    vlm = load_vlm(source, config.dtype, config.device)
+    vlm = load_vlm(source, config.dtype, config.device, config.revision)
     result = train(vlm, train_set, config, val_set)
     save_adapter(result.vlm, out_dir, base_model=config.model)
     p_fake = score(load_detector(source, out_dir), images, config.prompt, config.eval_batch_size)
